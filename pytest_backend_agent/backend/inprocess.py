@@ -1,0 +1,140 @@
+"""Calling an ASGI or WSGI app in-process, with the ASGI lifespan run exactly as a server runs it.
+
+ASGI apps run on their own event loop in a helper thread (an anyio blocking portal), so an app's async
+engine, its lifespan state and its requests all share one loop, as under uvicorn. Each request comes from
+a distinct loopback client address, so a per-client rate limiter in the app does not throttle the gate's
+own checks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import itertools
+from collections.abc import Callable, Iterable, MutableMapping
+from typing import Any
+
+import anyio
+import anyio.from_thread
+import httpx
+
+from pytest_backend_agent.errors import GateUsageError
+
+__all__ = ["AsgiTransport", "WsgiTransport", "is_asgi"]
+
+_ADDRESSES = itertools.count(1)
+
+
+def client_address() -> str:
+    """A fresh loopback address for one in-process request (127.0.x.y)."""
+    n = next(_ADDRESSES)
+    return f"127.0.{(n // 250) % 250}.{n % 250 + 1}"
+
+
+def is_asgi(app: object) -> bool:
+    """True for an ASGI app (async callable of scope, receive, send), False for WSGI."""
+    call = type(app).__call__ if not inspect.isfunction(app) else None
+    if inspect.iscoroutinefunction(app) or (call is not None and inspect.iscoroutinefunction(call)):
+        return True
+    try:
+        parameters = inspect.signature(app).parameters  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return len(parameters) == 3
+
+
+class _DistinctClients:
+    """ASGI middleware giving each HTTP request its own loopback client address."""
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope.get("type") == "http":
+            scope = dict(scope)
+            scope["client"] = (client_address(), 50000)
+        await self.app(scope, receive, send)
+
+
+class AsgiTransport:
+    """An ASGI app on its own event loop, lifespan started, requests sent through httpx."""
+
+    def __init__(self, app: Any, *, name: str, startup_timeout: float) -> None:
+        from asgi_lifespan import LifespanManager
+        from asgi_lifespan._exceptions import LifespanNotSupported
+
+        self._stack = contextlib.ExitStack()
+        self._portal = self._stack.enter_context(anyio.from_thread.start_blocking_portal())
+
+        async def make_manager() -> Any:
+            return LifespanManager(app, startup_timeout=startup_timeout, shutdown_timeout=startup_timeout)
+
+        manager = self._portal.call(make_manager)
+        served = app
+        try:
+            self._stack.enter_context(self._portal.wrap_async_context_manager(manager))
+            served = manager.app
+        except LifespanNotSupported:
+            served = app
+        except BaseException as error:
+            self._stack.close()
+            raise GateUsageError(
+                f"--backend-app {name}: the app's lifespan startup failed with {type(error).__name__}: {error}. "
+                "The gate runs the startup handlers exactly as a server would; run the app under uvicorn to see "
+                "the full error, fix it, and run the gate again."
+            ) from None
+        self._client: httpx.AsyncClient = self._portal.call(self._make_client, _DistinctClients(served))
+
+    @staticmethod
+    async def _make_client(app: Any) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+    async def _send(self, request: httpx.Request, timeout: float) -> httpx.Response:
+        with anyio.fail_after(timeout):
+            response = await self._client.send(request)
+            await response.aread()
+        return response
+
+    def send(self, request: httpx.Request, timeout: float) -> httpx.Response:
+        """Send one request on the app's loop."""
+        try:
+            return self._portal.call(self._send, request, timeout)
+        except TimeoutError:
+            raise httpx.ReadTimeout(f"no response within {timeout} s", request=request) from None
+
+    def close(self) -> None:
+        """Close the client, run the lifespan shutdown, stop the loop."""
+        try:
+            self._portal.call(self._client.aclose)
+        finally:
+            self._stack.close()
+
+
+class _DistinctWsgiClients:
+    """WSGI middleware giving each request its own loopback REMOTE_ADDR."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        environ["REMOTE_ADDR"] = client_address()
+        return self.app(environ, start_response)
+
+
+class WsgiTransport:
+    """A WSGI app called in-process through httpx."""
+
+    def __init__(self, app: Any) -> None:
+        transport = httpx.WSGITransport(app=_DistinctWsgiClients(app), raise_app_exceptions=False)
+        self._client = httpx.Client(transport=transport, base_url="http://testserver")
+
+    def send(self, request: httpx.Request, timeout: float) -> httpx.Response:
+        """Call the app (WSGI has no timeout of its own; the app runs to completion)."""
+        response = self._client.send(request)
+        response.read()
+        return response
+
+    def close(self) -> None:
+        """Close the client."""
+        self._client.close()

@@ -1,0 +1,67 @@
+"""What a gate check is: a named function of the context that returns a :class:`CheckOutcome`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from pytest_backend_agent.checks.context import GateContext
+from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Finding, Location, Severity
+
+__all__ = ["CheckSpec", "run_check"]
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One gate item: ``backend-gate::<name>[<target>]`` running ``run(context)``."""
+
+    check: str
+    family: str
+    name: str
+    target: str
+    run: Callable[[GateContext], CheckOutcome]
+    endpoint: str | None = None
+
+    @property
+    def item_name(self) -> str:
+        """The pytest item name, e.g. ``auth[GET /api/v1/books]``."""
+        return f"{self.name}[{self.target}]"
+
+
+def run_check(spec: CheckSpec, context: GateContext) -> CheckOutcome:
+    """Run one check; a backend that stops answering is a failed outcome, not a crash of the gate."""
+    started = time.perf_counter()
+    first_record = len(context.backend.records) if context.started else 0
+    try:
+        outcome = spec.run(context)
+    except httpx.TransportError as error:
+        message = context.redact(str(error)) or type(error).__name__
+        outcome = CheckOutcome(
+            check=spec.check,
+            family=spec.family,
+            target=spec.target,
+            status=CheckStatus.FAILED,
+            summary="the backend did not answer",
+            evidence=[f"{type(error).__name__}: {message}"],
+            findings=[
+                Finding(
+                    check=spec.check,
+                    category=spec.family,
+                    severity=Severity.ERROR,
+                    title="the backend did not answer a request",
+                    location=Location(endpoint=spec.endpoint),
+                    evidence=message,
+                    fix="Look at the server's log: it crashed, hung past --backend-request-timeout, or closed the "
+                    "connection.",
+                )
+            ],
+        )
+    outcome.duration_s = round(time.perf_counter() - started, 4)
+    if context.started:
+        records = context.backend.records[first_record:]
+        outcome.observations.setdefault("requests", [[r.method, r.path, r.status, r.elapsed_ms] for r in records])
+    outcome.evidence = [context.redact(line) for line in outcome.evidence]
+    return outcome

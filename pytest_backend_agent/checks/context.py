@@ -1,0 +1,144 @@
+"""What a check runs against: the settings, the packet, the backend (opened lazily), credentials per role."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import TYPE_CHECKING, Any
+
+from pytest_backend_agent.redact import Redactor
+
+if TYPE_CHECKING:
+    import pytest
+
+    from pytest_backend_agent.backend.client import Backend
+    from pytest_backend_agent.backend.openapi import OpenApiIndex
+    from pytest_backend_agent.checks.requests import RequestFormer
+    from pytest_backend_agent.packet.load import LoadedPacket
+    from pytest_backend_agent.settings import Settings
+
+__all__ = ["Credentials", "GateContext", "role_env_var"]
+
+_UNSET = object()
+
+
+def role_env_var(role: str) -> str:
+    """``librarian`` -> ``BACKEND_AGENT_TOKEN_LIBRARIAN`` (other characters become ``_``)."""
+    return "BACKEND_AGENT_TOKEN_" + re.sub(r"[^A-Za-z0-9]", "_", role).upper()
+
+
+class Credentials:
+    """Headers per role, from the conftest hook first, then the environment; cached for the session."""
+
+    def __init__(self, context: GateContext) -> None:
+        self._context = context
+        self._cache: dict[str, dict[str, str] | None] = {}
+        self.problems: dict[str, str] = {}
+        self.sources: dict[str, str] = {}
+
+    def headers(self, role: str) -> dict[str, str] | None:
+        """Headers that authenticate as ``role``, or None (the reason is in ``problems[role]``)."""
+        if role not in self._cache:
+            self._cache[role] = self._lookup(role)
+        return self._cache[role]
+
+    def _lookup(self, role: str) -> dict[str, str] | None:
+        context = self._context
+        hook: Any = context.config.hook
+        try:
+            headers = hook.pytest_backend_auth_headers(role=role, backend=context.backend, config=context.config)
+        except Exception as error:
+            self.problems[role] = context.redact(
+                f"the pytest_backend_auth_headers hook raised {type(error).__name__} for role {role!r}: {error}"
+            )
+            return None
+        if headers:
+            headers = {str(k): str(v) for k, v in dict(headers).items()}
+            context.redactor.add_headers(headers)
+            self.sources[role] = "pytest_backend_auth_headers hook"
+            return headers
+        for name in (role_env_var(role), "BACKEND_AGENT_TOKEN"):
+            token = os.environ.get(name, "").strip()
+            if token:
+                headers = {"Authorization": token if " " in token else f"Bearer {token}"}
+                context.redactor.add_headers(headers)
+                self.sources[role] = f"${name}"
+                return headers
+        self.problems[role] = (
+            f"no credentials for role {role!r}: implement pytest_backend_auth_headers(role, backend) in conftest.py "
+            f"or set {role_env_var(role)} (or BACKEND_AGENT_TOKEN)"
+        )
+        return None
+
+    def env_placeholder(self, role: str) -> str:
+        """How a reproduction refers to this role's credentials without printing them."""
+        source = self.sources.get(role, "")
+        return source if source.startswith("$") else f"${role_env_var(role)}"
+
+
+class GateContext:
+    """Per-process state the checks share. The backend is opened on first use and closed at session end."""
+
+    def __init__(
+        self, config: pytest.Config, settings: Settings, loaded: LoadedPacket, design: OpenApiIndex | None
+    ) -> None:
+        self.config = config
+        self.settings = settings
+        self.loaded = loaded
+        self.packet = loaded.packet
+        self.design = design
+        self.redactor = Redactor()
+        self.credentials = Credentials(self)
+        self._backend: Backend | None = None
+        self._backend_document: Any = _UNSET
+        self._former: RequestFormer | None = None
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret the gate knows masked."""
+        return self.redactor(text)
+
+    @property
+    def backend(self) -> Backend:
+        """The backend, opened (imported, started) on first use."""
+        if self._backend is None:
+            from pytest_backend_agent.backend.factory import open_backend
+
+            self._backend = open_backend(self.settings)
+        return self._backend
+
+    @property
+    def started(self) -> bool:
+        """Whether the backend was opened in this process."""
+        return self._backend is not None
+
+    @property
+    def backend_document(self) -> OpenApiIndex | None:
+        """The backend's own OpenAPI document, fetched once (None when it serves none)."""
+        if self._backend_document is _UNSET:
+            from pytest_backend_agent.backend.openapi import fetch_backend_document
+
+            self._backend_document = fetch_backend_document(
+                self.backend, self.packet.api.base_path, self.settings.openapi_path
+            )
+        document: OpenApiIndex | None = self._backend_document
+        return document
+
+    @property
+    def request_document(self) -> OpenApiIndex | None:
+        """The document requests are formed from: the architect's when the packet names one, else the backend's."""
+        return self.design or self.backend_document
+
+    @property
+    def former(self) -> RequestFormer:
+        """The shared request former."""
+        if self._former is None:
+            from pytest_backend_agent.checks.requests import RequestFormer
+
+            self._former = RequestFormer(self)
+        return self._former
+
+    def close(self) -> None:
+        """Stop the backend if this process opened it."""
+        if self._backend is not None:
+            backend, self._backend = self._backend, None
+            backend.close()

@@ -1,0 +1,188 @@
+"""The stateful gate plugin, registered only when ``--backend-report`` is given.
+
+Hooks only: checks live in :mod:`pytest_backend_agent.checks`, the report in :mod:`pytest_backend_agent.report`.
+Under pytest-xdist every worker collects and runs gate items against its own backend; findings travel to
+the controller on ``report.user_properties``; only the controller writes the report.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from pytest_backend_agent.checks import gate_checks
+from pytest_backend_agent.checks.context import GateContext
+from pytest_backend_agent.findings import CheckOutcome, CheckStatus
+from pytest_backend_agent.items import GATE_NODE, PROPERTY, GateCollector, GateItem
+from pytest_backend_agent.packet.load import LoadedPacket, load_packet
+from pytest_backend_agent.settings import Settings, resolve_settings
+
+__all__ = ["GatePlugin"]
+
+_NO_REPORT = (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR)
+
+
+class GatePlugin:
+    """Adds the gate items, collects their outcomes and writes the report at the end of the session."""
+
+    def __init__(self, config: pytest.Config, settings: Settings, loaded: LoadedPacket) -> None:
+        self.config = config
+        self.settings = settings
+        self.loaded = loaded
+        design = None
+        if loaded.packet.api.openapi:
+            from pytest_backend_agent.backend.openapi import load_document_file
+
+            design = load_document_file((loaded.path.parent / loaded.packet.api.openapi).resolve())
+        self.context = GateContext(config, settings, loaded, design)
+        self.is_worker = hasattr(config, "workerinput")
+        self.outcomes: list[tuple[str, CheckOutcome]] = []
+        self.own_tests: dict[str, tuple[list[str], str]] = {}
+        self.started = time.time()
+        self.started_at = ""
+        self.verdict: str | None = None
+        self.reasons: list[str] = []
+        self.report_path: Path | None = None
+        self.signal_path: Path | None = None
+        self.problem: str | None = None
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> GatePlugin:
+        """Resolve the settings and load the packet; bad input raises a usage error naming the fix."""
+        settings = resolve_settings(config)
+        loaded = load_packet(settings.packet_path)
+        if settings.config_path is not None:
+            from pytest_backend_agent.packet.load import load_project_config
+
+            load_project_config(settings.config_path)
+        warning = loaded.unknown_fields_warning()
+        if warning is not None:
+            config.issue_config_time_warning(warning, stacklevel=2)
+        return cls(config, settings, loaded)
+
+    # ---- collection -----------------------------------------------------------------------------------
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        from pytest_backend_agent.report.write import now_iso
+
+        self.started = time.time()
+        self.started_at = now_iso()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        collector = GateCollector.from_parent(
+            session, name=GATE_NODE, nodeid=GATE_NODE, specs=gate_checks(self.loaded.packet), context=self.context
+        )
+        items.extend(collector.collect())
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> None:
+        """Open the backend before the first test, so an unreachable backend stops the run with a clear error."""
+        if session.config.option.collectonly:
+            return
+        distributing = not self.is_worker and getattr(session.config.option, "dist", "no") != "no"
+        if distributing:
+            self.context.backend  # noqa: B018 - preflight on the controller: fail once, clearly
+            self.context.close()
+        elif any(isinstance(item, GateItem) for item in session.items):
+            self.context.backend  # noqa: B018 - opening raises a usage error when it cannot start
+
+    # ---- results --------------------------------------------------------------------------------------
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.is_worker:
+            return
+        payload = [value for key, value in report.user_properties if key == PROPERTY]
+        if report.nodeid.startswith(GATE_NODE + "::"):
+            if payload and report.when == "call":
+                self.outcomes.append((report.nodeid, CheckOutcome.model_validate_json(str(payload[-1]))))
+            elif report.failed and not payload:
+                name = report.nodeid.split("::", 1)[1]
+                check, _, target = name.partition("[")
+                self.outcomes.append(
+                    (
+                        report.nodeid,
+                        CheckOutcome(
+                            check=check,
+                            family="gate",
+                            target=target.rstrip("]"),
+                            status=CheckStatus.FAILED,
+                            summary=f"the check itself crashed during {report.when}",
+                            evidence=[self.context.redact(report.longreprtext[-2000:])],
+                        ),
+                    )
+                )
+            return
+        keywords, current = self.own_tests.get(report.nodeid, ([], ""))
+        keywords = [k for k, v in report.keywords.items() if v] if not keywords else keywords
+        if report.failed:
+            outcome = "failed"
+        elif report.skipped and current != "failed":
+            outcome = "skipped"
+        elif report.when == "call" and not current:
+            outcome = "passed"
+        else:
+            outcome = current
+        if outcome:
+            self.own_tests[report.nodeid] = (keywords, outcome)
+
+    # ---- the end --------------------------------------------------------------------------------------
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self.context.close()
+        if self.is_worker or session.config.option.collectonly or exitstatus in _NO_REPORT:
+            return
+        from pytest_backend_agent.report.build import OwnTests, RunFacts, build_report
+        from pytest_backend_agent.report.write import ContractViolation, now_iso, write_outputs
+
+        own = OwnTests()
+        for nodeid, (keywords, outcome) in self.own_tests.items():
+            own.add(nodeid, keywords, outcome)
+        backend = self.settings.app or self.settings.url or self.settings.command or ""
+        mode = {"app": "in-process app", "url": "running server (URL)", "command": "server started by the gate"}
+        facts = RunFacts(
+            settings=self.settings,
+            loaded=self.loaded,
+            outcomes=self.outcomes,
+            own_tests=own,
+            started_at=self.started_at or now_iso(),
+            finished_at=now_iso(),
+            duration_s=time.time() - self.started,
+            backend_mode=mode[self.settings.mode],
+            backend_target=self.context.redact(backend),
+        )
+        report = build_report(facts)
+        self.verdict = report.gate.verdict
+        self.reasons = report.gate.reasons
+        try:
+            self.signal_path = write_outputs(
+                report, self.settings.report_path, self.settings.signal_path, self.settings.rootdir
+            )
+            self.report_path = self.settings.report_path
+        except (ContractViolation, OSError) as error:
+            self.problem = str(error)
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+            return
+        if self.verdict != "passed" and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if self.is_worker or (self.verdict is None and self.problem is None):
+            return
+        from pytest_backend_agent.report.terminal import summary_lines
+
+        terminalreporter.section("backend gate", sep="=", bold=True)
+        for text, markup in summary_lines(
+            [o for _, o in self.outcomes],
+            verdict=self.verdict,
+            reasons=self.reasons,
+            report_path=self.report_path,
+            signal_path=self.signal_path,
+            rootdir=self.settings.rootdir,
+            problem=self.problem,
+        ):
+            terminalreporter.write_line(text, **markup)
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.context.close()

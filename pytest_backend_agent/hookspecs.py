@@ -1,0 +1,27 @@
+"""Hooks a project's conftest.py can implement to help the gate.
+
+Implement them with ``@pytest.hookimpl(optionalhook=True)`` so the conftest still loads where the plugin
+is not installed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from pytest_backend_agent.backend.client import Backend
+
+__all__ = ["pytest_backend_auth_headers"]
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_backend_auth_headers(role: str, backend: Backend, config: pytest.Config) -> dict[str, str] | None:
+    """Return the HTTP headers that authenticate as ``role``, or None when this conftest has none.
+
+    ``role`` is a role name from the packet's ``api.roles`` (or ``"default"`` for an endpoint that needs
+    authentication but names no role). ``backend.request(method, path, json=..., headers=..., params=...)``
+    reaches the gated backend, so a conftest can log in through the API itself. The gate treats every
+    header value returned here as a secret: it never appears in any output.
+    """

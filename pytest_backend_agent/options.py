@@ -1,0 +1,86 @@
+"""The gate's command-line options and ini keys, declared once.
+
+Every option ``--backend-NAME`` has an ini twin ``backend_NAME``; the command line wins. This module is
+imported when pytest starts, so it uses pytest and the standard library only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+__all__ = ["DEFAULT_PACKET", "DEFAULT_REPORT", "DEFAULT_SIGNAL", "OPTIONS", "Option", "add_options"]
+
+DEFAULT_REPORT = "ARTIFACTS/backend-engineer/backend-implementation-report.json"
+DEFAULT_PACKET = "ARTIFACTS/system-architect/architecture-handover-packet.json"
+DEFAULT_SIGNAL = "ARTIFACTS/system/stage-completion-signal.json"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One gate option: its name (``packet`` -> ``--backend-packet`` / ``backend_packet``) and help."""
+
+    name: str
+    help: str
+    metavar: str = ""
+    flag: bool = False
+
+    @property
+    def cli(self) -> str:
+        """The command-line spelling, e.g. ``--backend-packet``."""
+        return "--backend-" + self.name.replace("_", "-")
+
+    @property
+    def ini(self) -> str:
+        """The ini key, e.g. ``backend_packet``."""
+        return "backend_" + self.name
+
+    @property
+    def dest(self) -> str:
+        """The attribute name on ``config.option``."""
+        return "backend_" + self.name
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("packet", f"architecture packet JSON (default: {DEFAULT_PACKET})", "PATH"),
+    Option("config", "project-config.json with the tech stack (default: project-config.json if present)", "PATH"),
+    Option("src", "the backend's source folder for static checks (default: the package of --backend-app)", "DIR"),
+    Option("app", "an ASGI or WSGI app to gate in-process, as module:attribute (e.g. app.main:app)", "MODULE:ATTR"),
+    Option("url", "the base URL of a running backend (loopback only unless --backend-allow-remote)", "URL"),
+    Option("command", "a command that starts the backend; {port} is replaced by a free loopback port", "CMD"),
+    Option("allow_remote", "allow --backend-url to name a host that is not loopback", flag=True),
+    Option("openapi", "where the backend serves its OpenAPI document (default: try /openapi.json)", "PATH"),
+    Option(
+        "signal",
+        f"where the stage-completion signal is written when the gate passes (default: {DEFAULT_SIGNAL})",
+        "PATH",
+    ),
+    Option("startup_timeout", "seconds to wait for the backend to answer (default: 30)", "SECONDS"),
+    Option("request_timeout", "seconds to wait for one response (default: 10)", "SECONDS"),
+)
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Declare ``--backend-report`` and every option with its ini twin."""
+    group = parser.getgroup("backend-agent", "backend gate (pytest-backend-agent)")
+    group.addoption(
+        "--backend-report",
+        action="store",
+        nargs="?",
+        const=DEFAULT_REPORT,
+        default=None,
+        metavar="PATH",
+        dest="backend_report",
+        help=f"run the backend gate and write the implementation report (default path: {DEFAULT_REPORT})",
+    )
+    parser.addini("backend_report", "where the implementation report is written when the gate runs", default="")
+    for option in OPTIONS:
+        if option.flag:
+            group.addoption(option.cli, action="store_true", default=None, dest=option.dest, help=option.help)
+            parser.addini(option.ini, option.help, type="bool", default=False)
+        else:
+            group.addoption(
+                option.cli, action="store", default=None, metavar=option.metavar, dest=option.dest, help=option.help
+            )
+            parser.addini(option.ini, option.help, default="")

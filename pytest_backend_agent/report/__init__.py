@@ -1,0 +1,1 @@
+"""The implementation report and the stage-completion signal: models, building, writing."""

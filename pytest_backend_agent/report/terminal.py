@@ -1,0 +1,69 @@
+"""The "backend gate" section of pytest's terminal summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Severity
+
+__all__ = ["summary_lines"]
+
+
+def _shown(path: Path, rootdir: Path) -> str:
+    try:
+        return str(path.relative_to(rootdir))
+    except ValueError:
+        return str(path)
+
+
+def summary_lines(
+    outcomes: list[CheckOutcome],
+    *,
+    verdict: str | None,
+    reasons: list[str],
+    report_path: Path | None,
+    signal_path: Path | None,
+    rootdir: Path,
+    problem: str | None,
+) -> list[tuple[str, dict[str, bool]]]:
+    """Lines (with markup) summarising the gate: families x statuses, failures with fixes, what was written."""
+    lines: list[tuple[str, dict[str, bool]]] = []
+    families: dict[str, dict[CheckStatus, int]] = {}
+    for outcome in outcomes:
+        row = families.setdefault(outcome.family, {status: 0 for status in CheckStatus})
+        row[outcome.status] += 1
+    lines.append((f"{'family':<12}{'passed':>8}{'failed':>8}{'not verified':>14}", {"bold": True}))
+    for family, row in sorted(families.items()):
+        text = (
+            f"{family:<12}{row[CheckStatus.PASSED]:>8}{row[CheckStatus.FAILED]:>8}{row[CheckStatus.NOT_VERIFIED]:>14}"
+        )
+        lines.append((text, {"red": row[CheckStatus.FAILED] > 0}))
+    failed = [o for o in outcomes if o.status is CheckStatus.FAILED]
+    if failed:
+        lines.append(("failed:", {"red": True, "bold": True}))
+        for outcome in failed:
+            errors = [f for f in outcome.findings if f.severity is Severity.ERROR] or outcome.findings
+            for finding in errors or []:
+                lines.append((f"  {finding.one_line()}", {"red": True}))
+                if finding.fix:
+                    lines.append((f"      fix: {finding.fix}", {}))
+            if not errors:
+                lines.append((f"  [{outcome.check}] {outcome.target}: {outcome.summary}", {"red": True}))
+    unverified = [o for o in outcomes if o.status is CheckStatus.NOT_VERIFIED]
+    if unverified:
+        lines.append(("not verified:", {"yellow": True, "bold": True}))
+        lines.extend((f"  [{o.check}] {o.target}: {o.summary}", {"yellow": True}) for o in unverified)
+    warnings = [f for o in outcomes for f in o.findings if f.severity is Severity.WARNING]
+    if warnings:
+        lines.append((f"warnings ({len(warnings)}):", {"yellow": True, "bold": True}))
+        lines.extend((f"  {w.one_line()}", {"yellow": True}) for w in warnings)
+    if problem:
+        lines.append((f"report NOT written: {problem}", {"red": True, "bold": True}))
+    elif verdict is not None:
+        colour = {"green": True} if verdict == "passed" else {"red": True}
+        lines.append((f"gate {verdict.upper()}: " + "; ".join(reasons), {**colour, "bold": True}))
+        if report_path is not None:
+            lines.append((f"report: {_shown(report_path, rootdir)}", {}))
+        if signal_path is not None:
+            lines.append((f"stage-completion signal: {_shown(signal_path, rootdir)}", {}))
+    return lines

@@ -1,0 +1,228 @@
+"""One resolved view of the gate's options, ini keys and defaults.
+
+Paths given on the command line are relative to the directory pytest was started in, paths in the ini file
+are relative to the ini file, defaults are relative to the rootdir (pytest's own conventions).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+import pytest
+
+from pytest_backend_agent.errors import GateUsageError
+from pytest_backend_agent.options import DEFAULT_PACKET, DEFAULT_REPORT, DEFAULT_SIGNAL
+
+__all__ = ["SETTINGS_KEY", "BackendMode", "Settings", "gate_enabled", "is_loopback_host", "resolve_settings"]
+
+BackendMode = Literal["app", "url", "command"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the gate needs to know about this run, resolved once at configure time."""
+
+    rootdir: Path
+    report_path: Path
+    signal_path: Path
+    packet_path: Path
+    config_path: Path | None
+    src_dir: Path | None
+    mode: BackendMode
+    app: str | None
+    url: str | None
+    command: str | None
+    allow_remote: bool
+    openapi_path: str | None
+    startup_timeout: float
+    request_timeout: float
+
+
+SETTINGS_KEY = pytest.StashKey[Settings]()
+
+
+def gate_enabled(config: pytest.Config) -> bool:
+    """True when this run asked for the gate (``--backend-report``)."""
+    return config.getoption("backend_report", None) is not None
+
+
+class _Resolver:
+    """Reads one option from the command line, then the ini file, then a default."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.invocation_dir = config.invocation_params.dir
+        self.ini_dir = config.inipath.parent if config.inipath else config.rootpath
+
+    def raw(self, name: str) -> tuple[str | None, Path]:
+        """The value of ``backend_<name>`` and the directory a relative path in it is relative to."""
+        cli = self.config.getoption("backend_" + name, None)
+        if cli not in (None, ""):
+            return str(cli), self.invocation_dir
+        ini = self.config.getini("backend_" + name)
+        if isinstance(ini, str) and ini.strip():
+            return ini.strip(), self.ini_dir
+        return None, self.config.rootpath
+
+    def path(self, name: str, default: str | None = None) -> Path | None:
+        value, base = self.raw(name)
+        if value is None:
+            if default is None:
+                return None
+            value = default
+        return (base / value).resolve()
+
+    def seconds(self, name: str, default: float) -> float:
+        value, _ = self.raw(name)
+        if value is None:
+            return default
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = -1.0
+        if seconds <= 0:
+            raise GateUsageError(
+                f"--backend-{name.replace('_', '-')} (ini backend_{name}) must be a positive number of seconds, "
+                f"got {value!r}."
+            )
+        return seconds
+
+
+def is_loopback_host(host: str) -> bool:
+    """True when every address ``host`` resolves to is a loopback address (127.0.0.0/8, ::1)."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    addresses = {info[4][0] for info in infos}
+    return bool(addresses) and all(ipaddress.ip_address(str(a).split("%")[0]).is_loopback for a in addresses)
+
+
+def _report_path(config: pytest.Config, resolver: _Resolver) -> Path:
+    cli = config.getoption("backend_report")
+    if cli not in (None, DEFAULT_REPORT):
+        candidate = resolver.invocation_dir / str(cli)
+        if str(cli).endswith(".py") or candidate.is_dir():
+            raise GateUsageError(
+                f"--backend-report took {cli!r} as the report path, but it looks like a test path. Write "
+                f"--backend-report=PATH.json to name the report, or put test paths before --backend-report."
+            )
+        return candidate.resolve()
+    resolved = resolver.path("report", DEFAULT_REPORT)
+    assert resolved is not None  # noqa: S101 - a default is given
+    return resolved
+
+
+def _backend_target(resolver: _Resolver) -> tuple[BackendMode, str]:
+    given = {name: resolver.raw(name)[0] for name in ("app", "url", "command")}
+    chosen = [name for name, value in given.items() if value]
+    if not chosen:
+        raise GateUsageError(
+            "the backend gate needs a backend: give one of --backend-app module:attr (an ASGI/WSGI app, called "
+            "in-process), --backend-url URL (a running server) or --backend-command 'CMD {port}' (a server the gate "
+            "starts), or set the ini key backend_app, backend_url or backend_command."
+        )
+    if len(chosen) > 1:
+        names = ", ".join(f"--backend-{name}" for name in chosen)
+        raise GateUsageError(f"give only one way to reach the backend, not {names} together.")
+    mode: BackendMode = chosen[0]  # type: ignore[assignment]
+    value = given[mode]
+    assert value is not None  # noqa: S101 - chosen only holds set values
+    return mode, value
+
+
+def _check_app(value: str) -> None:
+    module, sep, attr = value.partition(":")
+    if not sep or not module or not attr:
+        raise GateUsageError(
+            f"--backend-app (ini backend_app) must look like module.path:attribute, e.g. app.main:app; got {value!r}."
+        )
+
+
+def _check_url(value: str, allow_remote: bool) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise GateUsageError(
+            f"--backend-url (ini backend_url) must be an http:// or https:// URL with a host, got {value!r}."
+        )
+    if not allow_remote and not is_loopback_host(parts.hostname):
+        raise GateUsageError(
+            f"--backend-url {value} is not a loopback address: the gate sends probing and fuzzing traffic, so it "
+            "only targets 127.0.0.1/localhost/::1 by default. Point it at a local server, or pass "
+            "--backend-allow-remote (ini backend_allow_remote = true) if you own that server and mean it."
+        )
+    return value.rstrip("/")
+
+
+def _check_command(value: str) -> None:
+    if "{port}" not in value:
+        raise GateUsageError(
+            f"--backend-command (ini backend_command) must contain {{port}}, where the gate puts the free loopback "
+            f"port it chose, e.g. 'uvicorn app.main:app --port {{port}}'; got {value!r}."
+        )
+
+
+def _src_dir(resolver: _Resolver, app: str | None) -> Path | None:
+    src = resolver.path("src")
+    if src is not None:
+        if not src.is_dir():
+            raise GateUsageError(
+                f"--backend-src (ini backend_src) names {src}, which is not a directory. Point it at the backend's "
+                "source folder (the package with the app and its models)."
+            )
+        return src
+    if app:
+        top = app.partition(":")[0].split(".")[0]
+        for base in (resolver.config.rootpath, resolver.config.rootpath / "src"):
+            if (base / top).is_dir():
+                return (base / top).resolve()
+    return None
+
+
+def resolve_settings(config: pytest.Config) -> Settings:
+    """Read and check every gate option; raise :class:`GateUsageError` with the fix when one is wrong."""
+    resolver = _Resolver(config)
+    allow_remote = bool(config.getoption("backend_allow_remote", None) or config.getini("backend_allow_remote"))
+    mode, value = _backend_target(resolver)
+    app = url = command = None
+    if mode == "app":
+        _check_app(value)
+        app = value
+    elif mode == "url":
+        url = _check_url(value, allow_remote)
+    else:
+        _check_command(value)
+        command = value
+    config_path = resolver.path("config")
+    if config_path is None and (config.rootpath / "project-config.json").is_file():
+        config_path = config.rootpath / "project-config.json"
+    openapi, _ = resolver.raw("openapi")
+    packet_path = resolver.path("packet", DEFAULT_PACKET)
+    signal_path = resolver.path("signal", DEFAULT_SIGNAL)
+    assert packet_path is not None  # noqa: S101 - a default is given
+    assert signal_path is not None  # noqa: S101 - a default is given
+    return Settings(
+        rootdir=config.rootpath,
+        report_path=_report_path(config, resolver),
+        signal_path=signal_path,
+        packet_path=packet_path,
+        config_path=config_path,
+        src_dir=_src_dir(resolver, app),
+        mode=mode,
+        app=app,
+        url=url,
+        command=command,
+        allow_remote=allow_remote,
+        openapi_path=openapi,
+        startup_timeout=resolver.seconds("startup_timeout", 30.0),
+        request_timeout=resolver.seconds("request_timeout", 10.0),
+    )
