@@ -62,7 +62,9 @@ class _Resolver:
     def raw(self, name: str) -> tuple[str | None, Path]:
         """The value of ``backend_<name>`` and the directory a relative path in it is relative to."""
         cli = self.config.getoption("backend_" + name, None)
-        if cli not in (None, ""):
+        if cli == "":
+            return None, self.invocation_dir  # an empty option on the command line unsets the ini key
+        if cli is not None:
             return str(cli), self.invocation_dir
         ini = self.config.getini("backend_" + name)
         if isinstance(ini, str) and ini.strip():
