@@ -10,14 +10,14 @@ import asgi_lifespan  # noqa: F401
 import fastapi  # noqa: F401
 import httpcore  # noqa: F401
 import httpx  # noqa: F401
-import jsonschema  # noqa: F401
 import hypothesis  # noqa: F401
+import jsonschema  # noqa: F401
 import schemathesis  # noqa: F401
 import sqlalchemy  # noqa: F401
 import sqlalchemy.orm  # noqa: F401
 
-import pytest_backend_agent.gate  # noqa: F401
 import pytest_backend_agent.checks.requests  # noqa: F401
+import pytest_backend_agent.gate  # noqa: F401
 import pytest_backend_agent.report.build  # noqa: F401
 
 pytest_plugins = ["tests.e2e.backends"]

@@ -54,17 +54,17 @@ def _alembic_versions(root: Path) -> list[Path]:
     folders: list[Path] = []
     ini = root / "alembic.ini"
     if ini.is_file():
-        parser = configparser.ConfigParser()
+        parser = configparser.ConfigParser(defaults={"here": str(root)})
         try:
             parser.read(ini, encoding="utf-8")
             location = parser.get("alembic", "script_location", fallback="")
         except configparser.Error:
             location = ""
         if location:
-            folder = Path(location.replace("%(here)s", str(root)))
+            folder = Path(location)
             folder = folder if folder.is_absolute() else root / folder
             folders.append(folder / "versions")
-    folders.extend(path.parent for path in _walk(root, "env.py") if (path.parent / "versions").is_dir())
+    folders.extend(path.parent / "versions" for path in _walk(root, "env.py") if (path.parent / "versions").is_dir())
     return list(dict.fromkeys(f.resolve() for f in folders if f.is_dir()))
 
 

@@ -1,0 +1,54 @@
+"""How long the gate adds to the example backend's own test run.
+
+Runs, in a copy of examples/bookshelf, ``pytest`` (the project's own tests) and ``pytest --backend-report``
+(the same tests plus the gate), serially and with ``-n 2``, a few times each, and prints median wall times.
+
+    python benchmarks/gate_bookshelf.py [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+EXAMPLE = Path(__file__).parents[1] / "examples" / "bookshelf"
+
+
+def wall(folder: Path, *args: str) -> float:
+    """Wall time of one pytest run in ``folder`` (it must pass)."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],  # noqa: S603
+                   cwd=folder, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    """Run the benchmark and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = Path(temporary) / "bookshelf"
+        shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("backend-engineer", "system", "*.db",
+                                                                        "__pycache__"))
+        variants = {
+            "own tests only": (),
+            "own tests + gate": ("--backend-report",),
+            "own tests only, -n 2": ("-n", "2"),
+            "own tests + gate, -n 2": ("--backend-report", "-n", "2"),
+            "gate only (-m backend_gate)": ("--backend-report", "-m", "backend_gate"),
+        }
+        for name, extra in variants.items():
+            times = [wall(folder, *extra) for _ in range(args.runs)]
+            print(f"{name:<30} median {statistics.median(times):6.2f} s  (runs: "
+                  + ", ".join(f"{t:.2f}" for t in times) + ")")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""The bundled example backend passes the gate, serially and under xdist, with one valid report."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.backends import read_report, validate_report
+
+pytestmark = pytest.mark.e2e
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "bookshelf"
+_IGNORE = shutil.ignore_patterns("backend-engineer", "system", "*.db", "__pycache__", ".pytest_cache")
+
+
+@pytest.fixture
+def bookshelf(pytester: pytest.Pytester) -> Path:
+    """A copy of examples/bookshelf in the pytester folder."""
+    shutil.copytree(EXAMPLE, pytester.path, dirs_exist_ok=True, ignore=_IGNORE)
+    return pytester.path
+
+
+def test_bookshelf_passes_the_gate(pytester: pytest.Pytester, bookshelf: Path) -> None:
+    result = pytester.runpytest_subprocess("--backend-report", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
+    result.stdout.fnmatch_lines(["*= backend gate =*", "contract*22*0*0", "data*1*0*0", "gate PASSED*"])
+    report = read_report(bookshelf)
+    validate_report(report)
+    gate = report["gate"]
+    assert gate["verdict"] == "passed"
+    assert [f for f in gate["findings"] if f["severity"] == "error"] == []
+    assert gate["findings"] == []
+    assert report["known_issues"] == []
+    assert len(report["api_endpoints_implemented"]) == 7
+    assert {m["name"] for m in report["data_models_created"]} == {"User", "Book", "Loan"}
+    assert [m["tool"] for m in report["database_migrations"]] == ["alembic"]
+    assert report["testing_coverage"]["api_tests"]["count"] > 0
+    assert report["testing_coverage"]["unit_tests"]["count"] > 0
+    assert report["security_measures"]["authentication"].startswith("enforced")
+    assert {d["name"] for d in report["dependencies_added"]} >= {"fastapi", "sqlalchemy", "alembic"}
+    assert (bookshelf / "ARTIFACTS" / "system" / "stage-completion-signal.json").is_file()
+
+
+def test_bookshelf_under_xdist_gives_the_same_verdict(pytester: pytest.Pytester, bookshelf: Path) -> None:
+    result = pytester.runpytest_subprocess("--backend-report", "-p", "no:cacheprovider", "-n", "2")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
+    report = read_report(bookshelf)
+    validate_report(report)
+    assert report["gate"]["verdict"] == "passed"
+    assert len(report["gate"]["checks"]) == 23
+    assert len({c["nodeid"] for c in report["gate"]["checks"]}) == 23
