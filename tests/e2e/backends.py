@@ -204,3 +204,77 @@ def validate_report(report: dict[str, Any]) -> None:
 
     schema_path = Path(__file__).parents[2] / "contracts" / "backend-output-schema.json"
     Draft202012Validator(json.loads(schema_path.read_text())).validate(report)
+
+
+FLASK_APP = '''
+from flask import Flask, abort, jsonify, request
+
+DEFECT = {defect!r}
+TOKENS = {{"Bearer {member}": "member", "Bearer {librarian}": "librarian"}}
+app = Flask(__name__)
+BOOKS: dict[int, dict] = {{}}
+
+
+def allow(*roles):
+    if DEFECT == "no_auth":
+        return
+    role = TOKENS.get(request.headers.get("Authorization", ""))
+    if role is None:
+        abort(401)
+    if role not in roles:
+        abort(403)
+
+
+@app.get("/api/health")
+def health():
+    return {{"status": "ok"}}
+
+
+@app.get("/api/books")
+def list_books():
+    allow("member", "librarian")
+    return jsonify(list(BOOKS.values()))
+
+
+@app.post("/api/books")
+def add_book():
+    allow("librarian")
+    body = request.get_json(silent=True) or {{}}
+    if not isinstance(body.get("isbn"), str) or not isinstance(body.get("title"), str):
+        abort(422)
+    book_id = len(BOOKS) + 1
+    BOOKS[book_id] = {{"id": book_id, "isbn": body["isbn"], "title": body["title"]}}
+    return BOOKS[book_id], 201
+
+
+@app.get("/api/books/<int:book_id>")
+def get_book(book_id):
+    allow("member", "librarian")
+    if book_id not in BOOKS:
+        abort(404)
+    return BOOKS[book_id]
+
+
+@app.delete("/api/books/<int:book_id>")
+def delete_book(book_id):
+    allow("librarian")
+    if BOOKS.pop(book_id, None) is None:
+        abort(404)
+    return "", 204
+'''
+
+
+@pytest.fixture
+def flask_project(pytester: pytest.Pytester, gate_project: GateProject) -> GateProject:
+    """Like ``gate_project`` but the backend is a Flask (WSGI) app without an OpenAPI document."""
+
+    def make(defect: str | None = None) -> Path:
+        packet = library_packet()
+        packet["data_models"] = []
+        root = gate_project(packet=packet, module="flask_library")
+        (root / "flask_library" / "main.py").write_text(
+            textwrap.dedent(FLASK_APP).format(defect=defect or "", member=MEMBER_TOKEN, librarian=LIBRARIAN_TOKEN)
+        )
+        return root
+
+    return make
