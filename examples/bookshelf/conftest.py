@@ -1,0 +1,139 @@
+"""Test configuration for Bookshelf and credentials for the pytest-backend-agent gate.
+
+The environment is prepared at import time, before ``bookshelf.main`` is imported, so
+every pytest process (including each xdist worker) gets its own throw-away SQLite
+database, JWT secret and bootstrap accounts with random passwords.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_MARKER = "BOOKSHELF_TEST_ENV_SET_BY"
+
+
+def _prepare_environment() -> dict[str, dict[str, str]]:
+    """Fill in missing ``BOOKSHELF_*`` variables and return the bootstrap users by role.
+
+    Values set explicitly by the user are kept (``setdefault``). Values that a parent
+    pytest process invented (xdist workers inherit the controller's environment) are
+    dropped first, so each process gets its own database, secret and passwords.
+    """
+    owner, _, names = os.environ.get(_MARKER, "").partition(":")
+    if owner and owner != str(os.getpid()):
+        for name in filter(None, names.split(",")):
+            os.environ.pop(name, None)
+    users = [
+        {"email": f"{role}@bookshelf.test", "password": secrets.token_urlsafe(16), "role": role}
+        for role in ("member", "librarian")
+    ]
+    defaults = {
+        "BOOKSHELF_DATABASE_URL": lambda: (
+            f"sqlite:///{Path(tempfile.mkdtemp(prefix='bookshelf-test-')) / 'bookshelf.db'}"
+        ),
+        "BOOKSHELF_JWT_SECRET": lambda: secrets.token_urlsafe(32),
+        "BOOKSHELF_RATE_LIMIT": lambda: "off",
+        "BOOKSHELF_BOOTSTRAP_USERS": lambda: json.dumps(users),
+    }
+    set_here = [name for name in defaults if name not in os.environ]
+    for name in set_here:
+        os.environ.setdefault(name, defaults[name]())
+    os.environ[_MARKER] = f"{os.getpid()}:{','.join(set_here)}"
+    configured = json.loads(os.environ["BOOKSHELF_BOOTSTRAP_USERS"])
+    # The first configured account of each role is the one the tests log in with.
+    return {user["role"]: dict(user) for user in reversed(configured)}
+
+
+BOOTSTRAP: dict[str, dict[str, str]] = _prepare_environment()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_backend_auth_headers(role: str, backend: Any) -> dict[str, str] | None:
+    """Log in as the bootstrap user for ``role`` and return its Authorization header."""
+    user = BOOTSTRAP.get(role)
+    if user is None:
+        return None
+    response = backend.request(
+        "POST",
+        "/api/v1/auth/token",
+        json={"email": user["email"], "password": user["password"]},
+    )
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+# --- fixtures for the project's own tests -------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def credentials() -> dict[str, dict[str, str]]:
+    """The bootstrap accounts (email, password, role) keyed by role."""
+    return BOOTSTRAP
+
+
+@pytest.fixture(scope="session")
+def api_client() -> Iterator[Any]:
+    """A TestClient for the module-level app, with the lifespan (migrations) running."""
+    from fastapi.testclient import TestClient
+
+    from bookshelf.main import app
+
+    with TestClient(app) as client:
+        yield client
+
+
+def _login(client: Any, user: dict[str, str]) -> dict[str, str]:
+    response = client.post(
+        "/api/v1/auth/token", json={"email": user["email"], "password": user["password"]}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture(scope="session")
+def auth_headers(api_client: Any) -> dict[str, dict[str, str]]:
+    """Authorization headers for the shared client, keyed by role."""
+    return {role: _login(api_client, user) for role, user in BOOTSTRAP.items()}
+
+
+@pytest.fixture()
+def make_client(tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """Factory for a TestClient on a fresh app with its own database.
+
+    Keyword arguments override :class:`bookshelf.settings.Settings` fields; the
+    client has a ``headers_for(role)`` helper attribute.
+    """
+    from fastapi.testclient import TestClient
+
+    from bookshelf.main import create_app
+    from bookshelf.settings import BootstrapUser, Settings
+
+    stack = ExitStack()
+    counter = iter(range(1_000_000))
+
+    def factory(*, raise_server_exceptions: bool = True, **overrides: Any) -> Any:
+        values: dict[str, Any] = {
+            "database_url": f"sqlite:///{tmp_path / f'app{next(counter)}.db'}",
+            "jwt_secret": secrets.token_urlsafe(32),
+            "rate_limit": "off",
+            "bootstrap_users": tuple(BootstrapUser(**user) for user in BOOTSTRAP.values()),
+        }
+        values.update(overrides)
+        app = create_app(Settings(**values))
+        client = stack.enter_context(
+            TestClient(app, raise_server_exceptions=raise_server_exceptions)
+        )
+        client.headers_for = lambda role: _login(client, BOOTSTRAP[role])
+        return client
+
+    with stack:
+        yield factory
