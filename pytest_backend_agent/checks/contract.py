@@ -66,6 +66,13 @@ def _finding(
     )
 
 
+def _failed(check: str, endpoint: Endpoint, finding: Finding, evidence: list[str], **observations: Any) -> CheckOutcome:
+    """A failed outcome whose summary is its one finding's title."""
+    return _outcome(
+        check, endpoint, CheckStatus.FAILED, finding.title, evidence=evidence, findings=[finding], **observations
+    )
+
+
 def _excerpt(response: httpx.Response, limit: int = 300) -> str:
     text = response.text.strip().replace("\n", " ")
     return text[:limit] + ("..." if len(text) > limit else "")
@@ -344,15 +351,7 @@ def check_status(context: GateContext, endpoint: Endpoint) -> CheckOutcome:
                     fix="Find the exception in the server log for this request and handle it.",
                     reproduction=curl_command(context, request),
                 )
-                return _outcome(
-                    check,
-                    endpoint,
-                    CheckStatus.FAILED,
-                    finding.title,
-                    evidence=evidence,
-                    findings=[finding],
-                    observed=response.status_code,
-                )
+                return _failed(check, endpoint, finding, evidence, observed=response.status_code)
             if 200 <= response.status_code < 300:
                 if expected is None or response.status_code == expected:
                     wanted = f"the packet's {expected}" if expected else "a 2xx (the packet names no status)"
@@ -373,15 +372,7 @@ def check_status(context: GateContext, endpoint: Endpoint) -> CheckOutcome:
                     "success_status in the packet.",
                     reproduction=curl_command(context, request),
                 )
-                return _outcome(
-                    check,
-                    endpoint,
-                    CheckStatus.FAILED,
-                    finding.title,
-                    evidence=evidence,
-                    findings=[finding],
-                    observed=response.status_code,
-                )
+                return _failed(check, endpoint, finding, evidence, observed=response.status_code)
     except Unformable as error:
         return _outcome(check, endpoint, CheckStatus.NOT_VERIFIED, str(error), evidence=evidence)
     statuses = ", ".join(f"{status} x{count}" for status, count in sorted(seen.items()))

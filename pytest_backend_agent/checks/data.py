@@ -23,6 +23,18 @@ def _snake(name: str) -> str:
     return out
 
 
+def _finding(severity: Severity, title: str, model: str, evidence: str, fix: str) -> Finding:
+    return Finding(
+        check=CHECK,
+        category=FAMILY,
+        severity=severity,
+        title=title,
+        location=Location(model=model),
+        evidence=evidence,
+        fix=fix,
+    )
+
+
 def table_candidates(model: DataModel) -> list[str]:
     """Table names that would implement ``model``: its ``table``, else common spellings of its name."""
     if model.table:
@@ -65,14 +77,12 @@ def check_models(context: GateContext, packet: Packet) -> CheckOutcome:
         table = next((tables[name] for name in table_candidates(model) if name in tables), None)
         if table is None:
             findings.append(
-                Finding(
-                    check=CHECK,
-                    category=FAMILY,
-                    severity=Severity.ERROR,
-                    title=f"model {model.name} has no table (looked for {', '.join(table_candidates(model)[:2])})",
-                    location=Location(model=model.name),
-                    evidence=f"tables found: {', '.join(sorted(tables))}",
-                    fix=f"Create the {model.name} model and a migration for it, or correct data_models in the packet.",
+                _finding(
+                    Severity.ERROR,
+                    f"model {model.name} has no table (looked for {', '.join(table_candidates(model)[:2])})",
+                    model.name,
+                    f"tables found: {', '.join(sorted(tables))}",
+                    f"Create the {model.name} model and a migration for it, or correct data_models in the packet.",
                 )
             )
             continue
@@ -80,14 +90,12 @@ def check_models(context: GateContext, packet: Packet) -> CheckOutcome:
         missing = [f.name for f in model.fields if f.name not in table.columns]
         for name in missing:
             findings.append(
-                Finding(
-                    check=CHECK,
-                    category=FAMILY,
-                    severity=Severity.ERROR,
-                    title=f"{model.name}.{name} has no column in table {table.name}",
-                    location=Location(model=f"{model.name}.{name}"),
-                    evidence=f"columns of {table.name}: {', '.join(table.columns)}",
-                    fix=f"Add the column {name} to {table.model or model.name} and a migration for it.",
+                _finding(
+                    Severity.ERROR,
+                    f"{model.name}.{name} has no column in table {table.name}",
+                    f"{model.name}.{name}",
+                    f"columns of {table.name}: {', '.join(table.columns)}",
+                    f"Add the column {name} to {table.model or model.name} and a migration for it.",
                 )
             )
         evidence.append(
@@ -100,14 +108,12 @@ def check_models(context: GateContext, packet: Packet) -> CheckOutcome:
     extra = sorted(set(tables) - matched - _BOOKKEEPING)
     for name in extra:
         findings.append(
-            Finding(
-                check=CHECK,
-                category=FAMILY,
-                severity=Severity.WARNING,
-                title=f"table {name} is not in the packet's data_models",
-                location=Location(model=name),
-                evidence=f"declared by {tables[name].model or 'a Table'} in the ORM metadata",
-                fix="Add it to data_models in the packet if it is meant to exist.",
+            _finding(
+                Severity.WARNING,
+                f"table {name} is not in the packet's data_models",
+                name,
+                f"declared by {tables[name].model or 'a Table'} in the ORM metadata",
+                "Add it to data_models in the packet if it is meant to exist.",
             )
         )
         models_seen.append(
