@@ -14,6 +14,7 @@ import pytest
 
 from pytest_backend_agent.checks import gate_checks
 from pytest_backend_agent.checks.context import GateContext
+from pytest_backend_agent.errors import GateUsageError, GateWarning
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus
 from pytest_backend_agent.items import GATE_NODE, PROPERTY, GateCollector, GateItem
 from pytest_backend_agent.packet.load import LoadedPacket, load_packet
@@ -37,6 +38,7 @@ class GatePlugin:
 
             design = load_document_file((loaded.path.parent / loaded.packet.api.openapi).resolve())
         self.context = GateContext(config, settings, loaded, design)
+        self.specs = {spec.item_name: spec for spec in gate_checks(loaded.packet)}
         self.is_worker = hasattr(config, "workerinput")
         self.outcomes: list[tuple[str, CheckOutcome]] = []
         self.own_tests: dict[str, tuple[list[str], str]] = {}
@@ -59,7 +61,10 @@ class GatePlugin:
             load_project_config(settings.config_path)
         warning = loaded.unknown_fields_warning()
         if warning is not None:
-            config.issue_config_time_warning(warning, stacklevel=2)
+            try:
+                config.issue_config_time_warning(warning, stacklevel=2)
+            except GateWarning as error:  # filterwarnings = error turned it into an exception
+                raise GateUsageError(str(error)) from None
         return cls(config, settings, loaded)
 
     # ---- collection -----------------------------------------------------------------------------------
@@ -74,7 +79,7 @@ class GatePlugin:
         self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
         collector = GateCollector.from_parent(
-            session, name=GATE_NODE, nodeid=GATE_NODE, specs=gate_checks(self.loaded.packet), context=self.context
+            session, name=GATE_NODE, nodeid=GATE_NODE, specs=list(self.specs.values()), context=self.context
         )
         items.extend(collector.collect())
 
@@ -99,15 +104,14 @@ class GatePlugin:
             if payload and report.when == "call":
                 self.outcomes.append((report.nodeid, CheckOutcome.model_validate_json(str(payload[-1]))))
             elif report.failed and not payload:
-                name = report.nodeid.split("::", 1)[1]
-                check, _, target = name.partition("[")
+                spec = self.specs[report.nodeid.split("::", 1)[1]]
                 self.outcomes.append(
                     (
                         report.nodeid,
                         CheckOutcome(
-                            check=check,
-                            family="gate",
-                            target=target.rstrip("]"),
+                            check=spec.check,
+                            family=spec.family,
+                            target=spec.target,
                             status=CheckStatus.FAILED,
                             summary=f"the check itself crashed during {report.when}",
                             evidence=[self.context.redact(report.longreprtext[-2000:])],
@@ -131,7 +135,10 @@ class GatePlugin:
     # ---- the end --------------------------------------------------------------------------------------
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.context.close()
-        if self.is_worker or session.config.option.collectonly or exitstatus in _NO_REPORT:
+        if self.is_worker or session.config.option.collectonly:
+            return
+        if exitstatus in _NO_REPORT:
+            self.settings.signal_path.unlink(missing_ok=True)
             return
         from pytest_backend_agent.report.build import OwnTests, RunFacts, build_report
         from pytest_backend_agent.report.write import ContractViolation, now_iso, write_outputs
@@ -161,6 +168,7 @@ class GatePlugin:
             )
             self.report_path = self.settings.report_path
         except (ContractViolation, OSError) as error:
+            self.settings.signal_path.unlink(missing_ok=True)
             self.problem = str(error)
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
             return

@@ -111,7 +111,12 @@ def is_loopback_host(host: str) -> bool:
 
 def _report_path(config: pytest.Config, resolver: _Resolver) -> Path:
     cli = config.getoption("backend_report")
-    if cli not in (None, DEFAULT_REPORT):
+    if cli in (DEFAULT_REPORT, ""):
+        ini = config.getini("backend_report")
+        if isinstance(ini, str) and ini.strip():
+            return (resolver.ini_dir / ini.strip()).resolve()
+        return (config.rootpath / DEFAULT_REPORT).resolve()
+    if cli is not None:
         candidate = resolver.invocation_dir / str(cli)
         if str(cli).endswith(".py") or candidate.is_dir():
             raise GateUsageError(
@@ -119,9 +124,7 @@ def _report_path(config: pytest.Config, resolver: _Resolver) -> Path:
                 f"--backend-report=PATH.json to name the report, or put test paths before --backend-report."
             )
         return candidate.resolve()
-    resolved = resolver.path("report", DEFAULT_REPORT)
-    assert resolved is not None  # noqa: S101 - a default is given
-    return resolved
+    return (config.rootpath / DEFAULT_REPORT).resolve()
 
 
 def _backend_target(resolver: _Resolver) -> tuple[BackendMode, str]:

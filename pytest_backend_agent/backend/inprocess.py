@@ -60,8 +60,7 @@ class AsgiTransport:
     """An ASGI app on its own event loop, lifespan started, requests sent through httpx."""
 
     def __init__(self, app: Any, *, name: str, startup_timeout: float) -> None:
-        from asgi_lifespan import LifespanManager
-        from asgi_lifespan._exceptions import LifespanNotSupported
+        from asgi_lifespan import LifespanManager, LifespanNotSupported
 
         self._stack = contextlib.ExitStack()
         self._portal = self._stack.enter_context(anyio.from_thread.start_blocking_portal())

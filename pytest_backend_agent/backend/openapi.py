@@ -50,6 +50,12 @@ class OpenApiIndex:
         """The document's own ``(path, METHOD)`` for a packet endpoint, or None when it lacks it."""
         return self.operations.get(f"{method.upper()} {normalize_path(path)}")
 
+    def secured(self, method: str, path: str) -> bool:
+        """Whether the document requires security for the operation at its own ``path``."""
+        operation = (self.document.get("paths") or {}).get(path, {}).get(method.lower(), {})
+        security = operation.get("security", self.document.get("security"))
+        return bool(security) and any(bool(requirement) for requirement in security)
+
     def endpoint_keys(self) -> list[str]:
         """Every ``METHOD /full/path`` the document declares (with its own parameter names)."""
         return sorted(f"{method} {self.prefix}{path}" for path, method in self.operations.values())

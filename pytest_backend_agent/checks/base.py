@@ -64,4 +64,10 @@ def run_check(spec: CheckSpec, context: GateContext) -> CheckOutcome:
         records = context.backend.records[first_record:]
         outcome.observations.setdefault("requests", [[r.method, r.path, r.status, r.elapsed_ms] for r in records])
     outcome.evidence = [context.redact(line) for line in outcome.evidence]
+    outcome.summary = context.redact(outcome.summary)
+    for finding in outcome.findings:
+        finding.title = context.redact(finding.title)
+        finding.evidence = context.redact(finding.evidence)
+        if finding.reproduction is not None:
+            finding.reproduction = context.redact(finding.reproduction)
     return outcome

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from pytest_backend_agent.backend.client import RequestRecord
+from pytest_backend_agent.backend.openapi import OpenApiIndex
 from pytest_backend_agent.checks.base import CheckSpec
 from pytest_backend_agent.checks.context import GateContext
 from pytest_backend_agent.checks.requests import Prepared, Unformable, curl_command, role_for
@@ -209,12 +210,17 @@ def check_auth(context: GateContext, endpoint: Endpoint) -> CheckOutcome:
         return _outcome(check, endpoint, CheckStatus.NOT_VERIFIED, str(error))
     response = former.send(anonymous)
     evidence = [f"without credentials: {anonymous.method} {anonymous.path} -> {response.status_code}"]
-    if response.status_code == 405:
+    unrouted_404 = False
+    if response.status_code == 404:
+        unrouted, _ = _unrouted_fingerprints(context, endpoint.method, {})
+        unrouted_404 = _fingerprint(response, anonymous.path) == unrouted
+    if response.status_code == 405 or unrouted_404:
         return _outcome(
             check,
             endpoint,
             CheckStatus.NOT_VERIFIED,
-            "the method is not routed (405), so authentication cannot be observed; see contract.implemented",
+            f"the endpoint is not routed ({response.status_code}), so authentication cannot be observed; see "
+            "contract.implemented",
             evidence=evidence,
         )
     if not endpoint.authentication_required:
@@ -446,7 +452,15 @@ def check_undeclared(context: GateContext, packet: Packet) -> CheckOutcome:
         target="openapi",
         extra=extra,
         declared=document.endpoint_keys(),
+        secured={key: document.secured(*_document_operation(document, key)) for key in extra},
     )
+
+
+def _document_operation(document: OpenApiIndex, key: str) -> tuple[str, str]:
+    """(METHOD, the document's own path) for ``METHOD /full/path`` from ``endpoint_keys``."""
+    method, path = key.split(" ", 1)
+    found = document.find(method, path)
+    return (method, found[0]) if found else (method, path)
 
 
 def contract_checks(packet: Packet) -> list[CheckSpec]:

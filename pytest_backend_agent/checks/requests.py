@@ -8,6 +8,7 @@ own create endpoint (``POST /api/v1/books``), with credentials of a role allowed
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from collections.abc import Iterator
@@ -67,8 +68,12 @@ def curl_command(context: GateContext, request: Prepared) -> str:
     parts = ["curl", "-i", "-X", request.method, shlex.quote(url)]
     for name, value in request.headers.items():
         if name.lower() == "authorization" and request.role:
-            scheme = value.split(" ", 1)[0] if " " in value else "Bearer"
-            parts += ["-H", f'"{name}: {scheme} {context.credentials.env_placeholder(request.role)}"']
+            placeholder = context.credentials.env_placeholder(request.role)
+            if " " in os.environ.get(placeholder.lstrip("$"), ""):
+                parts += ["-H", f'"{name}: {placeholder}"']  # the variable holds the scheme as well
+            else:
+                scheme = value.split(" ", 1)[0] if " " in value else "Bearer"
+                parts += ["-H", f'"{name}: {scheme} {placeholder}"']
         else:
             parts += ["-H", shlex.quote(f"{name}: {value}")]
     if request.body is not None and request.media_type == "application/json":

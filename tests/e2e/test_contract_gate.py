@@ -114,3 +114,24 @@ def test_selection_with_k_runs_only_the_chosen_checks(pytester: pytest.Pytester,
     result.assert_outcomes(passed=5)
     report = read_report(root)
     assert {c["check"] for c in report["gate"]["checks"]} == {"contract.auth"}
+
+
+def test_missing_endpoint_fails_once_not_in_every_check(pytester: pytest.Pytester, gate_project: GateProject) -> None:
+    root = gate_project("missing_endpoint")
+    pytester.runpytest("--backend-report")
+    report = read_report(root)
+    statuses = {(c["check"], c["target"]): c["status"] for c in report["gate"]["checks"]}
+    assert statuses[("contract.implemented", "DELETE /api/books/{book_id}")] == "failed"
+    assert statuses[("contract.auth", "DELETE /api/books/{book_id}")] == "not verified"
+    assert statuses[("contract.status", "DELETE /api/books/{book_id}")] == "not verified"
+
+
+def test_report_path_from_ini_and_run_from_a_subfolder(pytester: pytest.Pytester, gate_project: GateProject) -> None:
+    root = gate_project(ini={"backend_report": "out/gate.json"})
+    (root / "sub").mkdir()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root / "sub")
+        result = pytester.runpytest("--backend-report", f"--rootdir={root}", "-c", str(root / "pyproject.toml"))
+    assert result.ret == pytest.ExitCode.OK
+    assert (root / "out" / "gate.json").is_file()
+    assert not (root / "sub" / "ARTIFACTS").exists()
