@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from pytest_backend_agent.checks import gate_checks
+from pytest_backend_agent.checks import FAMILIES, gate_checks
 from pytest_backend_agent.checks.context import GateContext
 from pytest_backend_agent.errors import GateUsageError, GateWarning
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus
@@ -38,10 +39,11 @@ class GatePlugin:
 
             design = load_document_file((loaded.path.parent / loaded.packet.api.openapi).resolve())
         self.context = GateContext(config, settings, loaded, design)
-        self.specs = {spec.item_name: spec for spec in gate_checks(loaded.packet)}
+        self.specs = {spec.item_name: spec for spec in gate_checks(loaded.packet, settings)}
         self.is_worker = hasattr(config, "workerinput")
         self.outcomes: list[tuple[str, CheckOutcome]] = []
         self.own_tests: dict[str, tuple[list[str], str]] = {}
+        self.worker_outputs: dict[str, list[Any]] = {}
         self.started = time.time()
         self.started_at = ""
         self.verdict: str | None = None
@@ -73,6 +75,20 @@ class GatePlugin:
 
         self.started = time.time()
         self.started_at = now_iso()
+        if not session.config.option.collectonly and not self._distributing(session):
+            for family in FAMILIES:
+                if family.start is not None:
+                    family.start(self.context)
+
+    def _distributing(self, session: pytest.Session) -> bool:
+        """True on a pytest-xdist controller (it runs no items; its workers do)."""
+        return not self.is_worker and getattr(session.config.option, "dist", "no") != "no"
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """Keep what each xdist worker's families sent (``worker_output``), for ``finish``."""
+        for name, data in (getattr(node, "workeroutput", {}) or {}).get(PROPERTY, {}).items():
+            self.worker_outputs.setdefault(name, []).append(data)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(
@@ -88,8 +104,7 @@ class GatePlugin:
         """Open the backend before the first test, so an unreachable backend stops the run with a clear error."""
         if session.config.option.collectonly:
             return
-        distributing = not self.is_worker and getattr(session.config.option, "dist", "no") != "no"
-        if distributing:
+        if self._distributing(session):
             self.context.backend  # noqa: B018 - preflight on the controller: fail once, clearly
             self.context.close()
         elif any(isinstance(item, GateItem) for item in session.items):
@@ -135,11 +150,21 @@ class GatePlugin:
     # ---- the end --------------------------------------------------------------------------------------
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.context.close()
-        if self.is_worker or session.config.option.collectonly:
+        if session.config.option.collectonly:
+            return
+        if self.is_worker:
+            workeroutput: dict[str, Any] = getattr(self.config, "workeroutput", {})
+            workeroutput[PROPERTY] = {
+                family.name: family.worker_output(self.context) for family in FAMILIES if family.worker_output
+            }
             return
         if exitstatus in _NO_REPORT:
             self.settings.signal_path.unlink(missing_ok=True)
             return
+        for family in FAMILIES:
+            if family.finish is not None:
+                for judged in family.finish(self.context, self.worker_outputs.get(family.name, [])):
+                    self.outcomes.append((f"{GATE_NODE}::{judged.check}[{judged.target}]", judged))
         from pytest_backend_agent.report.build import OwnTests, RunFacts, build_report
         from pytest_backend_agent.report.write import ContractViolation, now_iso, write_outputs
 

@@ -1,15 +1,47 @@
-"""Check families. Each module returns :class:`CheckSpec` objects; pytest items only wrap them."""
+"""Check families. Each family returns :class:`CheckSpec` objects; pytest items only wrap them.
+
+A family may also do work around the session: ``start`` runs at session start in every process that runs gate
+items (start a slow tool in the background); ``worker_output`` returns JSON-able data a pytest-xdist worker
+sends to the controller at its end; ``finish`` runs on the controller (or the only process) at session end and
+returns outcomes judged there (coverage after the project's tests), given every worker's output.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from pytest_backend_agent.checks.base import CheckSpec, run_check
 from pytest_backend_agent.checks.contract import contract_checks
 from pytest_backend_agent.checks.data import data_checks
 from pytest_backend_agent.packet.model import Packet
 
-__all__ = ["CheckSpec", "gate_checks", "run_check"]
+if TYPE_CHECKING:
+    from pytest_backend_agent.checks.context import GateContext
+    from pytest_backend_agent.findings import CheckOutcome
+    from pytest_backend_agent.settings import Settings
+
+__all__ = ["FAMILIES", "CheckSpec", "Family", "gate_checks", "run_check"]
 
 
-def gate_checks(packet: Packet) -> list[CheckSpec]:
+@dataclass(frozen=True)
+class Family:
+    """A family of checks and its optional session-wide work."""
+
+    name: str
+    specs: Callable[[Packet, Settings], list[CheckSpec]]
+    start: Callable[[GateContext], None] | None = None
+    worker_output: Callable[[GateContext], Any] | None = None
+    finish: Callable[[GateContext, list[Any]], list[CheckOutcome]] | None = None
+
+
+FAMILIES: tuple[Family, ...] = (
+    Family("contract", lambda packet, settings: contract_checks(packet)),
+    Family("data", lambda packet, settings: data_checks(packet)),
+)
+
+
+def gate_checks(packet: Packet, settings: Settings) -> list[CheckSpec]:
     """Every gate check for ``packet``, in a stable order (xdist workers must collect identical items)."""
-    return [*contract_checks(packet), *data_checks(packet)]
+    return [spec for family in FAMILIES for spec in family.specs(packet, settings)]
