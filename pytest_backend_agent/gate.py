@@ -47,6 +47,7 @@ class GatePlugin:
         self.started = time.time()
         self.started_at = ""
         self.verdict: str | None = None
+        self.fuzz_seed: int | None = None
         self.reasons: list[str] = []
         self.report_path: Path | None = None
         self.signal_path: Path | None = None
@@ -83,6 +84,12 @@ class GatePlugin:
     def _distributing(self, session: pytest.Session) -> bool:
         """True on a pytest-xdist controller (it runs no items; its workers do)."""
         return not self.is_worker and getattr(session.config.option, "dist", "no") != "no"
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """Hand the controller's fuzz seed to each xdist worker, so all of them replay the same run."""
+        node.workerinput["backend_fuzz_seed"] = self.settings.fuzz_seed
+        node.workerinput["backend_fuzz_seed_given"] = self.settings.fuzz_seed_given
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
@@ -186,6 +193,7 @@ class GatePlugin:
         )
         report = build_report(facts)
         self.verdict = report.gate.verdict
+        self.fuzz_seed = report.gate.fuzz_seed
         self.reasons = report.gate.reasons
         try:
             self.signal_path = write_outputs(
@@ -210,6 +218,7 @@ class GatePlugin:
             [o for _, o in self.outcomes],
             verdict=self.verdict,
             reasons=self.reasons,
+            fuzz_seed=self.fuzz_seed,
             report_path=self.report_path,
             signal_path=self.signal_path,
             rootdir=self.settings.rootdir,

@@ -13,7 +13,7 @@ import pytest
 if TYPE_CHECKING:
     from pytest_backend_agent.backend.client import Backend
 
-__all__ = ["pytest_backend_auth_headers"]
+__all__ = ["pytest_backend_auth_headers", "pytest_backend_reset_state"]
 
 
 @pytest.hookspec(firstresult=True)
@@ -24,4 +24,13 @@ def pytest_backend_auth_headers(role: str, backend: Backend, config: pytest.Conf
     authentication but names no role). ``backend.request(method, path, json=..., headers=..., params=...)``
     reaches the gated backend, so a conftest can log in through the API itself. The gate treats every
     header value returned here as a secret: it never appears in any output.
+    """
+
+
+@pytest.hookspec
+def pytest_backend_reset_state(backend: Backend, config: pytest.Config, operation: str) -> None:
+    """Bring the backend's data back to a known state before the gate fuzzes ``operation`` (``METHOD /path``).
+
+    Called before each fuzz item when a conftest implements it, e.g. to truncate tables of a throw-away database
+    or re-create the users whose credentials the gate uses. Fuzzing creates, changes and deletes data.
     """

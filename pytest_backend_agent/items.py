@@ -67,7 +67,7 @@ class GateItem(pytest.Item):
         """A readable failure for failed checks; pytest's usual traceback for a crash of the check itself."""
         if isinstance(excinfo.value, GateCheckFailed):
             return format_outcome(excinfo.value.outcome)
-        return str(super().repr_failure(excinfo, style=style))
+        return self.context.redact(str(super().repr_failure(excinfo, style=style)))
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
         """The packet line that names the endpoint (0-based), shown in failure headers and skip reasons."""

@@ -58,6 +58,11 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("startup_timeout", "seconds to wait for the backend to answer (default: 30)", "SECONDS"),
     Option("request_timeout", "seconds to wait for one response (default: 10)", "SECONDS"),
+    Option("fuzz_examples", "generated requests per operation and data mode, valid and invalid (default: 25)", "N"),
+    Option("fuzz_seed", "seed for fuzzing; the one used is printed and stored in the report (default: random)", "S"),
+    Option("fuzz_budget", "seconds for the whole fuzz phase, shared by the operations (default: 120)", "SECONDS"),
+    Option("fuzz_strict", "let framework-default conformance gaps (undocumented statuses...) fail the gate", flag=True),
+    Option("no_fuzz", "skip the fuzz items (they are reported as not verified)", flag=True),
 )
 
 

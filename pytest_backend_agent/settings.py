@@ -7,6 +7,7 @@ are relative to the ini file, defaults are relative to the rootdir (pytest's own
 from __future__ import annotations
 
 import ipaddress
+import secrets
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,12 @@ class Settings:
     openapi_path: str | None
     startup_timeout: float
     request_timeout: float
+    fuzz_examples: int = 25
+    fuzz_seed: int = 0
+    fuzz_seed_given: bool = False
+    fuzz_budget: float = 120.0
+    fuzz_strict: bool = False
+    fuzz_enabled: bool = True
 
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -193,6 +200,38 @@ def _src_dir(resolver: _Resolver, app: str | None) -> Path | None:
     return None
 
 
+def _flag(config: pytest.Config, name: str) -> bool:
+    return bool(config.getoption("backend_" + name, None) or config.getini("backend_" + name))
+
+
+def _count(resolver: _Resolver, name: str, default: int) -> int:
+    value, _ = resolver.raw(name)
+    if value is None:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise GateUsageError(
+            f"--backend-{name.replace('_', '-')} (ini backend_{name}) must be a whole number of at least 1, "
+            f"got {value!r}."
+        )
+    return int(value)
+
+
+def _fuzz_seed(config: pytest.Config, resolver: _Resolver) -> tuple[int, bool]:
+    """The fuzz seed: given, handed down by the xdist controller, or drawn at random (and printed)."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput and "backend_fuzz_seed" in workerinput:
+        return int(workerinput["backend_fuzz_seed"]), bool(workerinput.get("backend_fuzz_seed_given"))
+    value, _ = resolver.raw("fuzz_seed")
+    if value is None:
+        return secrets.randbelow(2**31), False
+    try:
+        return int(value), True
+    except ValueError:
+        raise GateUsageError(
+            f"--backend-fuzz-seed (ini backend_fuzz_seed) must be an integer, got {value!r}."
+        ) from None
+
+
 def resolve_settings(config: pytest.Config) -> Settings:
     """Read and check every gate option; raise :class:`GateUsageError` with the fix when one is wrong."""
     resolver = _Resolver(config)
@@ -211,6 +250,7 @@ def resolve_settings(config: pytest.Config) -> Settings:
     if config_path is None and (config.rootpath / "project-config.json").is_file():
         config_path = config.rootpath / "project-config.json"
     openapi, _ = resolver.raw("openapi")
+    seed, seed_given = _fuzz_seed(config, resolver)
     packet_path = resolver.path("packet", DEFAULT_PACKET)
     signal_path = resolver.path("signal", DEFAULT_SIGNAL)
     assert packet_path is not None  # noqa: S101 - a default is given
@@ -230,4 +270,10 @@ def resolve_settings(config: pytest.Config) -> Settings:
         openapi_path=openapi,
         startup_timeout=resolver.seconds("startup_timeout", 30.0),
         request_timeout=resolver.seconds("request_timeout", 10.0),
+        fuzz_examples=_count(resolver, "fuzz_examples", 25),
+        fuzz_seed=seed,
+        fuzz_seed_given=seed_given,
+        fuzz_budget=resolver.seconds("fuzz_budget", 120.0),
+        fuzz_strict=_flag(config, "fuzz_strict"),
+        fuzz_enabled=not _flag(config, "no_fuzz"),
     )

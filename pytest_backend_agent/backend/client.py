@@ -51,6 +51,11 @@ class Backend:
         self.records: list[RequestRecord] = []
         self._closed = False
 
+    @property
+    def app(self) -> Any:
+        """The in-process ASGI/WSGI callable (None when the backend is reached over HTTP)."""
+        return getattr(self._transport, "app", None)
+
     def request(
         self,
         method: str,

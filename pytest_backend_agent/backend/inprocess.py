@@ -82,7 +82,9 @@ class AsgiTransport:
                 "The gate runs the startup handlers exactly as a server would; run the app under uvicorn to see "
                 "the full error, fix it, and run the gate again."
             ) from None
-        self._client: httpx.AsyncClient = self._portal.call(self._make_client, _DistinctClients(served))
+        self.app = _DistinctClients(served)
+        """The app as the gate serves it (lifespan state injected, distinct clients), for in-process fuzzing."""
+        self._client: httpx.AsyncClient = self._portal.call(self._make_client, self.app)
 
     @staticmethod
     async def _make_client(app: Any) -> httpx.AsyncClient:
@@ -125,7 +127,9 @@ class WsgiTransport:
     """A WSGI app called in-process through httpx."""
 
     def __init__(self, app: Any) -> None:
-        transport = httpx.WSGITransport(app=_DistinctWsgiClients(app), raise_app_exceptions=False)
+        self.app = _DistinctWsgiClients(app)
+        """The app as the gate serves it (distinct clients), for in-process fuzzing."""
+        transport = httpx.WSGITransport(app=self.app, raise_app_exceptions=False)
         self._client = httpx.Client(transport=transport, base_url="http://testserver")
 
     def send(self, request: httpx.Request, timeout: float) -> httpx.Response:

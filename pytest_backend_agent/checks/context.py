@@ -36,6 +36,11 @@ class Credentials:
         self.problems: dict[str, str] = {}
         self.sources: dict[str, str] = {}
 
+    def fresh(self, role: str) -> dict[str, str] | None:
+        """Headers for ``role`` fetched anew (fuzzing may have changed or removed the user behind the old ones)."""
+        self._cache.pop(role, None)
+        return self.headers(role)
+
     def headers(self, role: str) -> dict[str, str] | None:
         """Headers that authenticate as ``role``, or None (the reason is in ``problems[role]``)."""
         if role not in self._cache:
@@ -92,6 +97,8 @@ class GateContext:
         self._backend: Backend | None = None
         self._backend_document: Any = _UNSET
         self._former: RequestFormer | None = None
+        self.cache: dict[str, Any] = {}
+        """Per-process objects a family builds once (e.g. the fuzzing schema)."""
 
     def redact(self, text: str) -> str:
         """``text`` with every secret the gate knows masked."""

@@ -187,8 +187,24 @@ def _security(facts: RunFacts) -> SecurityMeasures:
     return SecurityMeasures(
         authentication=authentication,
         authorization=authorization,
-        input_validation="not verified: no invalid input was sent (fuzzing did not run)",
+        input_validation=_input_validation(facts),
         rate_limiting="not verified: no request burst was sent",
+    )
+
+
+def _input_validation(facts: RunFacts) -> str:
+    fuzzed = [o for _, o in facts.outcomes if o.check == "fuzz.operation" and o.observations.get("negative")]
+    if not fuzzed:
+        return "not verified: no invalid input was sent (fuzzing did not run or could not generate any)"
+    accepted = [o.target for o in fuzzed if "negative_data_rejection" in o.observations.get("checks_failed", [])]
+    sent = sum(int(o.observations["negative"]) for o in fuzzed)
+    refused = sum(int(o.observations.get("negative_rejected", 0)) for o in fuzzed)
+    if accepted:
+        return f"not enforced: schema-violating input was accepted by {', '.join(accepted)}"
+    return (
+        f"validated: no schema-violating request was accepted on {len(fuzzed)} fuzzed operations "
+        f"({refused} of {sent} invalid requests refused with 4xx; the rest were not judged invalid by "
+        "Schemathesis' negative_data_rejection)"
     )
 
 
@@ -314,5 +330,13 @@ def build_report(facts: RunFacts) -> BackendReport:
             families=families,
             checks=[CheckRecord(nodeid=nodeid, **outcome.model_dump()) for nodeid, outcome in facts.outcomes],
             findings=findings,
+            fuzz_seed=next(
+                (
+                    int(o.observations["seed"])
+                    for _, o in facts.outcomes
+                    if o.check == "fuzz.operation" and "seed" in o.observations
+                ),
+                None,
+            ),
         ),
     )

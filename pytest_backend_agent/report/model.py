@@ -172,6 +172,9 @@ class GateSection(_Closed):
     families: dict[str, FamilyCount]
     checks: list[CheckRecord]
     findings: list[Finding]
+    fuzz_seed: int | None = Field(
+        default=None, description="The seed fuzzing used (replay with --backend-fuzz-seed); None when no fuzz item ran"
+    )
 
 
 class BackendReport(_Closed):

@@ -25,6 +25,7 @@ def summary_lines(
     signal_path: Path | None,
     rootdir: Path,
     problem: str | None,
+    fuzz_seed: int | None = None,
 ) -> list[tuple[str, dict[str, bool]]]:
     """Lines (with markup) summarising the gate: families x statuses, failures with fixes, what was written."""
     lines: list[tuple[str, dict[str, bool]]] = []
@@ -57,6 +58,8 @@ def summary_lines(
     if warnings:
         lines.append((f"warnings ({len(warnings)}):", {"yellow": True, "bold": True}))
         lines.extend((f"  {w.one_line()}", {"yellow": True}) for w in warnings)
+    if fuzz_seed is not None:
+        lines.append((f"fuzz seed {fuzz_seed} (replay with --backend-fuzz-seed={fuzz_seed})", {}))
     if problem:
         lines.append((f"report NOT written: {problem}", {"red": True, "bold": True}))
     elif verdict is not None:

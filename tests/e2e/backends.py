@@ -18,8 +18,10 @@ MEMBER_TOKEN = "member-secret-token-3f9a"
 LIBRARIAN_TOKEN = "librarian-secret-token-8c2d"
 
 APP = '''
-from fastapi import Depends, FastAPI, Header, HTTPException, Response
-from pydantic import BaseModel, Field
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -46,12 +48,16 @@ class Loan(Base):
     book_id: Mapped[int] = mapped_column(ForeignKey("books.id"), index=True)
 
 
-app = FastAPI()
+ERRORS = {{status: {{"description": "error"}} for status in (400, 401, 403, 404, 409, 422)}}
+app = FastAPI(responses=ERRORS)
 BOOKS: dict[int, dict] = {{}}
 
 
-def caller_role(authorization: str | None = Header(default=None)) -> str:
+def caller_role(credentials: HTTPAuthorizationCredentials | None = Depends(HTTPBearer(auto_error=False))) -> str:
+    authorization = f"Bearer {{credentials.credentials}}" if credentials else None
     if authorization not in TOKENS:
+        if DEFECT == "auth_ignored":
+            return "librarian"
         raise HTTPException(401, "missing or invalid token", headers={{"WWW-Authenticate": "Bearer"}})
     return TOKENS[authorization]
 
@@ -69,6 +75,13 @@ class BookIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     year: int | None = Field(default=None, ge=0, le=2100)
 
+    @field_validator("year", mode="before")
+    @classmethod
+    def no_booleans(cls, value: object) -> object:
+        if isinstance(value, bool):  # JSON Schema integers exclude true/false; pydantic's lax mode would take them
+            raise ValueError("year must be an integer")
+        return value
+
 
 class BookOut(BookIn):
     id: int
@@ -81,21 +94,39 @@ def health() -> dict:
 
 @app.get("/api/books", dependencies=allow("member", "librarian"))
 def list_books() -> list[BookOut]:
+    if DEFECT == "bad_response":
+        return JSONResponse([{{"id": "not-a-number", "title": None}}])
     return [BookOut(**b) for b in BOOKS.values()]
 
 
-@app.post("/api/books", status_code=200 if DEFECT == "wrong_status" else 201,
-          dependencies=allow("librarian"))
-def add_book(book: BookIn) -> BookOut:
-    if any(b["isbn"] == book.isbn for b in BOOKS.values()):
-        raise HTTPException(409, "isbn exists")
-    book_id = len(BOOKS) + 1
-    BOOKS[book_id] = {{"id": book_id, **book.model_dump()}}
-    return BookOut(**BOOKS[book_id])
+BOOK_SCHEMA = {{"type": "object", "required": ["isbn", "title"], "additionalProperties": False, "properties": {{
+    "isbn": {{"type": "string", "pattern": "^[0-9]{{13}}$"}},
+    "title": {{"type": "string", "minLength": 1, "maxLength": 200}}}}}}
+
+if DEFECT == "accepts_invalid":
+    @app.post("/api/books", status_code=201, dependencies=allow("librarian"), response_model=None,
+              openapi_extra={{"requestBody": {{"required": True, "content": {{"application/json": {{
+                  "schema": BOOK_SCHEMA}}}}}}}})
+    async def add_book_unvalidated(request: Request) -> dict:
+        body = await request.json()
+        book_id = len(BOOKS) + 1
+        BOOKS[book_id] = {{"id": book_id, "isbn": "0000000000000", "title": "x"}}
+        return {{"id": book_id, "received": str(body)[:50]}}
+else:
+    @app.post("/api/books", status_code=200 if DEFECT == "wrong_status" else 201,
+              dependencies=allow("librarian"))
+    def add_book(book: BookIn) -> BookOut:
+        if any(b["isbn"] == book.isbn for b in BOOKS.values()):
+            raise HTTPException(409, "isbn exists")
+        book_id = len(BOOKS) + 1
+        BOOKS[book_id] = {{"id": book_id, **book.model_dump()}}
+        return BookOut(**BOOKS[book_id])
 
 
 @app.get("/api/books/{{book_id}}", dependencies=allow("member", "librarian"))
 def get_book(book_id: int) -> BookOut:
+    if DEFECT == "server_error" and book_id < 0:
+        raise ValueError("negative ids are not handled")
     if book_id not in BOOKS:
         raise HTTPException(404, f"book {{book_id}} not found")
     return BookOut(**BOOKS[book_id])
@@ -181,7 +212,10 @@ def gate_project(pytester: pytest.Pytester) -> GateProject:
         packet_path = root / "ARTIFACTS" / "system-architect" / "architecture-handover-packet.json"
         packet_path.parent.mkdir(parents=True, exist_ok=True)
         packet_path.write_text(json.dumps(packet or library_packet(), indent=2))
-        keys = {"backend_app": f"{module}.main:app", "backend_src": module, **(ini or {})}
+        # Fuzzing is off by default here (tests/e2e/test_fuzz.py turns it on, in fresh processes): Hypothesis and
+        # Schemathesis keep process-wide state that many in-process pytester runs would accumulate.
+        keys = {"backend_app": f"{module}.main:app", "backend_src": module, "backend_no_fuzz": "true",
+                "backend_fuzz_examples": "5", "backend_fuzz_seed": "7", **(ini or {})}
         lines = "\n".join(f'{key} = "{value}"' for key, value in keys.items())
         (root / "pyproject.toml").write_text(
             f"[tool.pytest.ini_options]\n{lines}\naddopts = \"-p no:cacheprovider\"\n"

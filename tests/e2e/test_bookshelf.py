@@ -25,7 +25,7 @@ def bookshelf(pytester: pytest.Pytester) -> Path:
 def test_bookshelf_passes_the_gate(pytester: pytest.Pytester, bookshelf: Path) -> None:
     result = pytester.runpytest_subprocess("--backend-report", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
-    result.stdout.fnmatch_lines(["*= backend gate =*", "contract*22*0*0", "data*1*0*0", "gate PASSED*"])
+    result.stdout.fnmatch_lines(["*= backend gate =*", "contract*22*0*0", "data*1*0*0", "fuzz*7*0*0", "gate PASSED*"])
     report = read_report(bookshelf)
     validate_report(report)
     gate = report["gate"]
@@ -49,5 +49,5 @@ def test_bookshelf_under_xdist_gives_the_same_verdict(pytester: pytest.Pytester,
     report = read_report(bookshelf)
     validate_report(report)
     assert report["gate"]["verdict"] == "passed"
-    assert len(report["gate"]["checks"]) == 23
-    assert len({c["nodeid"] for c in report["gate"]["checks"]}) == 23
+    assert len(report["gate"]["checks"]) == 30
+    assert len({c["nodeid"] for c in report["gate"]["checks"]}) == 30

@@ -1,0 +1,124 @@
+"""Fuzzing: each defect a fixture backend has is caught, named and reproducible; a clean backend gets nothing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.e2e.backends import LIBRARIAN_TOKEN, MEMBER_TOKEN, GateProject, read_report, validate_report
+
+pytestmark = pytest.mark.e2e
+
+FUZZ = {"backend_fuzz_examples": "25", "backend_fuzz_seed": "7", "backend_no_fuzz": "false"}
+
+
+def fuzz_issues(report: dict) -> list[str]:
+    return [line for line in report["known_issues"] if line.startswith("[fuzz.operation]")]
+
+
+@pytest.mark.parametrize(
+    ("defect", "endpoint", "check"),
+    [
+        ("server_error", "GET /api/books/{book_id}", "not_a_server_error"),
+        ("bad_response", "GET /api/books", "response_schema_conformance"),
+        ("accepts_invalid", "POST /api/books", "negative_data_rejection"),
+        ("auth_ignored", "GET /api/books", "ignored_auth"),
+        ("wrong_status", "POST /api/books", "success_status"),
+    ],
+)
+def test_fuzzing_finds_the_defect(pytester: pytest.Pytester, gate_project: GateProject, defect: str,
+                                  endpoint: str, check: str) -> None:
+    root = gate_project(defect, ini=FUZZ)
+    result = pytester.runpytest_subprocess("--backend-report", "-k", "fuzz")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    report = read_report(root)
+    validate_report(report)
+    assert any(line.startswith(f"[fuzz.operation] {endpoint}: {check}:") for line in fuzz_issues(report)), (
+        report["known_issues"])
+    finding = next(f for f in report["gate"]["findings"] if f["title"].startswith(check))
+    assert finding["severity"] == "error"
+    assert finding["reproduction"].startswith("curl ")
+    assert "--backend-fuzz-seed=7" in finding["fix"]
+    for secret in (MEMBER_TOKEN, LIBRARIAN_TOKEN):
+        assert secret not in str(report)
+        assert secret not in result.stdout.str()
+
+
+def test_clean_backend_gets_no_fuzz_finding(pytester: pytest.Pytester, gate_project: GateProject) -> None:
+    root = gate_project(ini=FUZZ)
+    result = pytester.runpytest_subprocess("--backend-report", "-k", "fuzz")
+    result.assert_outcomes(passed=5)
+    report = read_report(root)
+    assert report["gate"]["findings"] == []
+    fuzzed = [c for c in report["gate"]["checks"] if c["check"] == "fuzz.operation"]
+    assert all(c["observations"]["fuzz_requests"] > 0 for c in fuzzed)
+    assert report["security_measures"]["input_validation"].startswith("validated")
+
+
+def test_same_seed_gives_the_same_findings(pytester: pytest.Pytester, gate_project: GateProject) -> None:
+    def findings() -> set[tuple[str, str, str]]:
+        # The fixture keeps its data in memory and the gate imports it afresh per run: the same starting state.
+        pytester.runpytest_subprocess("--backend-report", "-k", "fuzz")
+        report = read_report(root)
+        return {(f["location"]["endpoint"], f["title"], f["reproduction"]) for f in report["gate"]["findings"]}
+
+    root = gate_project("accepts_invalid", ini=FUZZ)
+    first = findings()
+    assert first
+    assert findings() == first
+
+
+def test_seed_is_printed_and_stored(pytester: pytest.Pytester, gate_project: GateProject) -> None:
+    root = gate_project(ini={"backend_fuzz_seed": "", "backend_no_fuzz": "false"})
+    result = pytester.runpytest_subprocess(
+        "--backend-report", "-k", "fuzz and health", "--backend-fuzz-seed=4242"
+    )
+    result.stdout.fnmatch_lines(["*fuzz seed 4242*"])
+    assert read_report(root)["gate"]["fuzz_seed"] == 4242
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_printed_curl_reproduces_against_the_live_server(pytester: pytest.Pytester,
+                                                         gate_project: GateProject) -> None:
+    from pytest_backend_agent.backend.live import free_port, wait_until_answering
+
+    root = gate_project("server_error", ini={**FUZZ, "backend_app": ""})
+    port = free_port()
+    server = subprocess.Popen(  # noqa: S603 - our own fixture server on loopback
+        [sys.executable, "-m", "uvicorn", "library_app.main:app", "--port", str(port), "--log-level", "critical"],
+        cwd=root,
+    )
+    try:
+        assert wait_until_answering(f"http://127.0.0.1:{port}/", time.monotonic() + 20, server)
+        pytester.runpytest_subprocess("--backend-report", f"--backend-url=http://127.0.0.1:{port}", "-k", "fuzz")
+        finding = next(f for f in read_report(root)["gate"]["findings"]
+                       if f["title"].startswith("not_a_server_error"))
+        assert "$BACKEND_AGENT_TOKEN_" in finding["reproduction"]
+        tokens = {"BACKEND_AGENT_TOKEN_MEMBER": MEMBER_TOKEN, "BACKEND_AGENT_TOKEN_LIBRARIAN": LIBRARIAN_TOKEN}
+        env = {**os.environ, **tokens}
+        answer = subprocess.run(  # noqa: S602 - the reproduction is a shell command by design
+            finding["reproduction"] + " -s -o /dev/null -w '%{http_code}'", shell=True, env=env,
+            capture_output=True, text=True, timeout=30, check=False,
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert answer.stdout == "500"
+
+
+def test_xdist_spreads_operations_and_finds_the_same(pytester: pytest.Pytester, gate_project: GateProject) -> None:
+    root = gate_project("server_error", ini=FUZZ)
+
+    def fuzz_findings(*args: str) -> set[tuple[str, str]]:
+        pytester.runpytest_subprocess("--backend-report", "-k", "fuzz", *args)
+        report = read_report(root)
+        return {(f["location"]["endpoint"], f["title"]) for f in report["gate"]["findings"]}
+
+    serial = fuzz_findings("-p", "no:xdist")
+    assert serial == fuzz_findings("-n", "2")
+    assert ("GET /api/books/{book_id}", "not_a_server_error: unhandled ValueError in the app") in serial
