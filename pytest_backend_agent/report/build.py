@@ -256,13 +256,19 @@ def _performance(facts: RunFacts) -> list[str]:
 
 
 def _known_issues(facts: RunFacts) -> list[str]:
-    errors: list[str] = []
-    warnings: list[str] = []
+    """One line per cause: a finding that several endpoints share (same check and title) is one line naming them."""
+    causes: dict[tuple[str, str, Severity], list[str]] = {}
     for _, outcome in facts.outcomes:
         for finding in outcome.findings:
-            (errors if finding.severity is Severity.ERROR else warnings).append(
-                finding.one_line() if finding.severity is Severity.ERROR else f"(warning) {finding.one_line()}"
-            )
+            causes.setdefault((finding.check, finding.title, finding.severity), []).append(finding.location.describe())
+    errors: list[str] = []
+    warnings: list[str] = []
+    for (check, title, severity), places in causes.items():
+        line = f"[{check}] {', '.join(dict.fromkeys(places))}: {title}"
+        (errors if severity is Severity.ERROR else warnings).append(
+            line if severity is Severity.ERROR else f"(warning) {line}"
+        )
+    for _, outcome in facts.outcomes:
         if outcome.status is CheckStatus.FAILED and not outcome.findings:
             errors.append(f"[{outcome.check}] {outcome.target}: {outcome.summary}")
     own = facts.own_tests.failed_ids
