@@ -58,6 +58,15 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("startup_timeout", "seconds to wait for the backend to answer (default: 30)", "SECONDS"),
     Option("request_timeout", "seconds to wait for one response (default: 10)", "SECONDS"),
+    Option(
+        "bandit_severity", "lowest bandit severity that fails the gate: low, medium or high (default: medium)", "LEVEL"
+    ),
+    Option(
+        "bandit_confidence",
+        "lowest bandit confidence that fails the gate: low, medium or high (default: medium)",
+        "LEVEL",
+    ),
+    Option("sarif", "write the gate's findings as SARIF 2.1.0 to PATH (GitHub code scanning)", "PATH"),
 )
 
 

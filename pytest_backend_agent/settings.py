@@ -41,6 +41,9 @@ class Settings:
     openapi_path: str | None
     startup_timeout: float
     request_timeout: float
+    bandit_severity: str = "medium"
+    bandit_confidence: str = "medium"
+    sarif_path: Path | None = None
 
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -78,6 +81,17 @@ class _Resolver:
                 return None
             value = default
         return (base / value).resolve()
+
+    def level(self, name: str, default: str) -> str:
+        """A bandit level (low, medium, high)."""
+        value, _ = self.raw(name)
+        if value is None:
+            return default
+        if value.strip().lower() not in ("low", "medium", "high"):
+            raise GateUsageError(
+                f"--backend-{name.replace('_', '-')} (ini backend_{name}) must be low, medium or high, got {value!r}."
+            )
+        return value.strip().lower()
 
     def seconds(self, name: str, default: float) -> float:
         value, _ = self.raw(name)
@@ -230,4 +244,7 @@ def resolve_settings(config: pytest.Config) -> Settings:
         openapi_path=openapi,
         startup_timeout=resolver.seconds("startup_timeout", 30.0),
         request_timeout=resolver.seconds("request_timeout", 10.0),
+        bandit_severity=resolver.level("bandit_severity", "medium"),
+        bandit_confidence=resolver.level("bandit_confidence", "medium"),
+        sarif_path=resolver.path("sarif"),
     )

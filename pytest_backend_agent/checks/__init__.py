@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_backend_agent.checks.base import CheckSpec, run_check
 from pytest_backend_agent.checks.contract import contract_checks
 from pytest_backend_agent.checks.data import data_checks
+from pytest_backend_agent.checks.security import security_checks
 from pytest_backend_agent.packet.model import Packet
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ class Family:
 FAMILIES: tuple[Family, ...] = (
     Family("contract", lambda packet, settings: contract_checks(packet)),
     Family("data", lambda packet, settings: data_checks(packet)),
+    Family("security", security_checks),
 )
 
 

@@ -92,6 +92,7 @@ class GateContext:
         self._backend: Backend | None = None
         self._backend_document: Any = _UNSET
         self._former: RequestFormer | None = None
+        self.shared: dict[str, Any] = {}  # results checks of one family share (a scan run once per process)
 
     def redact(self, text: str) -> str:
         """``text`` with every secret the gate knows masked."""
