@@ -169,3 +169,21 @@ def test_bandit_threshold_is_configurable(pytester: pytest.Pytester, security_pr
     pytester.runpytest("--backend-report", "-k", "bandit", "--backend-bandit-severity=high")
     statuses = {c["check"]: c["status"] for c in read_report(root)["gate"]["checks"]}
     assert statuses == {"security.bandit": "passed"}
+
+
+def test_over_http_a_throttled_check_is_not_verified_never_failed(
+    pytester: pytest.Pytester, security_project: SecurityProject
+) -> None:
+    """Over HTTP every request shares one address: once the 60/min limiter bites, checks say so instead of failing."""
+    import sys
+
+    root = security_project(ini={"backend_app": "", "backend_command":
+                                 f"{sys.executable} -m uvicorn sec_app.main:app --port {{port}} --log-level warning"})
+    result = pytester.runpytest("--backend-report")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
+    report = read_report(root)
+    assert report["gate"]["findings"] == []
+    not_verified = [c for c in report["gate"]["checks"] if c["status"] == "not verified"]
+    assert not_verified, "the limiter should have throttled some of the gate's requests"
+    assert all("429" in c["summary"] for c in not_verified), [c["summary"] for c in not_verified]
+    assert report["security_measures"]["rate_limiting"] == "implemented"

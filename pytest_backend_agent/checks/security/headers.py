@@ -22,6 +22,14 @@ def check_headers(context: GateContext) -> CheckOutcome:
     endpoints = context.packet.api.endpoints
     path = endpoints[0].path.replace("{", "").replace("}", "") if endpoints else "/"
     response = context.backend.request("GET", path)
+    if response.status_code == 429:
+        return outcome(
+            CHECK,
+            target,
+            CheckStatus.NOT_VERIFIED,
+            "the backend throttled the request (429)",
+            evidence=[f"GET {path} -> 429"],
+        )
     https = context.backend.base_url.startswith("https://")
     required = {name.lower() for name in context.packet.non_functional.security_headers}
     evidence = [f"GET {path} -> {response.status_code}"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from pytest_backend_agent.checks.context import GateContext
 from pytest_backend_agent.checks.requests import Prepared, Unformable, curl_command, role_for
@@ -66,6 +65,7 @@ def check_injection(context: GateContext) -> CheckOutcome:
     evidence: list[str] = []
     findings: list[Finding] = []
     sent = 0
+    throttled = 0
     for endpoint in context.packet.api.endpoints:
         roles = role_for(endpoint)
         role = next((r for r in roles if context.credentials.headers(r) is not None), None)
@@ -83,6 +83,9 @@ def check_injection(context: GateContext) -> CheckOutcome:
             response = former.send(variant)
             sent += 1
             evidence.append(f"{endpoint.key} {field} <- {kind} payload: {response.status_code}")
+            if response.status_code == 429:
+                throttled += 1
+                continue
             media = response.headers.get("content-type", "").split(";")[0].lower()
             problem = None
             if response.status_code >= 500:
@@ -102,7 +105,6 @@ def check_injection(context: GateContext) -> CheckOutcome:
                         reproduction=curl_command(context, variant),
                     )
                 )
-    observations: dict[str, Any] = {"requests": sent}
     if findings:
         return outcome(
             CHECK,
@@ -122,12 +124,23 @@ def check_injection(context: GateContext) -> CheckOutcome:
             evidence=evidence,
             payload_requests=0,
         )
-    del observations
+    if throttled == sent:
+        return outcome(
+            CHECK,
+            target,
+            CheckStatus.NOT_VERIFIED,
+            f"the backend throttled all {sent} payload request(s) (429), so injection was not observed",
+            evidence=evidence,
+            payload_requests=sent,
+        )
+    judged = sent - throttled
+    if throttled:
+        evidence.append(f"{throttled} payload request(s) throttled (429) and not judged")
     return outcome(
         CHECK,
         target,
         CheckStatus.PASSED,
-        f"{sent} payload request(s): no server error, database error or unescaped reflection",
+        f"{judged} payload request(s): no server error, database error or unescaped reflection",
         evidence=evidence,
         payload_requests=sent,
     )

@@ -72,11 +72,15 @@ def check_leakage(context: GateContext) -> CheckOutcome:
     evidence: list[str] = []
     findings: list[Finding] = []
     errors = 0
+    throttled = 0
     for key, method, path, headers, body in probes:
         response: httpx.Response = backend.request(method, path, headers=headers, content=body)
         status = response.status_code
         evidence.append(f"{method} {path} -> {status} ({response.headers.get('content-type', 'no content-type')})")
-        if status < 400 or status == 429:
+        if status == 429:
+            throttled += 1
+            continue
+        if status < 400:
             continue
         errors += 1
         where = Location(endpoint=key if key != "GET /unknown" else None)
@@ -104,8 +108,9 @@ def check_leakage(context: GateContext) -> CheckOutcome:
     if findings:
         return outcome(CHECK, target, CheckStatus.FAILED, findings[0].title, evidence=evidence, findings=findings)
     if errors == 0:
+        why = f"{throttled} of {len(probes)} probes were throttled (429)" if throttled else "every probe succeeded"
         return outcome(
-            CHECK, target, CheckStatus.NOT_VERIFIED, "no error response was provoked (throttled?)", evidence=evidence
+            CHECK, target, CheckStatus.NOT_VERIFIED, f"no error response was provoked: {why}", evidence=evidence
         )
     fmt = f", all in {error_format}" if error_format else ""
     return outcome(
