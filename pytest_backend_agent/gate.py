@@ -200,6 +200,8 @@ class GatePlugin:
                 report, self.settings.report_path, self.settings.signal_path, self.settings.rootdir
             )
             self.report_path = self.settings.report_path
+            if self.settings.sarif_path is not None:
+                self._write_sarif(self.settings.sarif_path)
         except (ContractViolation, OSError) as error:
             self.settings.signal_path.unlink(missing_ok=True)
             self.problem = str(error)
@@ -207,6 +209,25 @@ class GatePlugin:
             return
         if self.verdict != "passed" and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _write_sarif(self, path: Path) -> None:
+        """Write the findings as SARIF 2.1.0 (``--backend-sarif``), live ones at their route handler's line."""
+        from pytest_backend_agent.report.handlers import route_handlers
+        from pytest_backend_agent.report.sarif import build_sarif
+        from pytest_backend_agent.report.write import write_json_atomic
+
+        handlers: dict[str, tuple[Path, int]] = {}
+        if self.settings.app and not self.settings.app.endswith("()"):  # never call a factory twice
+            from pytest_backend_agent.backend.factory import import_app
+
+            try:
+                handlers = route_handlers(import_app(self.settings.app, self.settings.rootdir))
+            except Exception:  # noqa: S110 - locations fall back to the packet; the SARIF is still written
+                pass
+        document = build_sarif(
+            [o for _, o in self.outcomes], rootdir=self.settings.rootdir, loaded=self.loaded, handlers=handlers
+        )
+        write_json_atomic(path, document)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self.is_worker or (self.verdict is None and self.problem is None):

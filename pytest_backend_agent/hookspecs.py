@@ -13,7 +13,7 @@ import pytest
 if TYPE_CHECKING:
     from pytest_backend_agent.backend.client import Backend
 
-__all__ = ["pytest_backend_auth_headers", "pytest_backend_reset_state"]
+__all__ = ["pytest_backend_auth_headers", "pytest_backend_expired_auth_headers", "pytest_backend_reset_state"]
 
 
 @pytest.hookspec(firstresult=True)
@@ -24,6 +24,16 @@ def pytest_backend_auth_headers(role: str, backend: Backend, config: pytest.Conf
     authentication but names no role). ``backend.request(method, path, json=..., headers=..., params=...)``
     reaches the gated backend, so a conftest can log in through the API itself. The gate treats every
     header value returned here as a secret: it never appears in any output.
+    """
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_backend_expired_auth_headers(role: str, backend: Backend, config: pytest.Config) -> dict[str, str] | None:
+    """Return headers carrying an EXPIRED credential for ``role`` (signed with the backend's real key), or None.
+
+    The gate cannot sign a token with the backend's secret, so it can only prove that expired tokens are
+    refused when the project hands it one (e.g. ``create_access_token(..., now=past)``). Without this hook,
+    the expired-token probe of ``security.authn`` is reported as not verified. Values are treated as secrets.
     """
 
 

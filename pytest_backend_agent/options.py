@@ -63,6 +63,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("fuzz_budget", "seconds for the whole fuzz phase, shared by the operations (default: 120)", "SECONDS"),
     Option("fuzz_strict", "let framework-default conformance gaps (undocumented statuses...) fail the gate", flag=True),
     Option("no_fuzz", "skip the fuzz items (they are reported as not verified)", flag=True),
+    Option(
+        "bandit_severity", "lowest bandit severity that fails the gate: low, medium or high (default: medium)", "LEVEL"
+    ),
+    Option(
+        "bandit_confidence",
+        "lowest bandit confidence that fails the gate: low, medium or high (default: medium)",
+        "LEVEL",
+    ),
+    Option("sarif", "write the gate's findings as SARIF 2.1.0 to PATH (GitHub code scanning)", "PATH"),
 )
 
 

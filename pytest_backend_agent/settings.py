@@ -48,6 +48,9 @@ class Settings:
     fuzz_budget: float = 120.0
     fuzz_strict: bool = False
     fuzz_enabled: bool = True
+    bandit_severity: str = "medium"
+    bandit_confidence: str = "medium"
+    sarif_path: Path | None = None
 
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -85,6 +88,17 @@ class _Resolver:
                 return None
             value = default
         return (base / value).resolve()
+
+    def level(self, name: str, default: str) -> str:
+        """A bandit level (low, medium, high)."""
+        value, _ = self.raw(name)
+        if value is None:
+            return default
+        if value.strip().lower() not in ("low", "medium", "high"):
+            raise GateUsageError(
+                f"--backend-{name.replace('_', '-')} (ini backend_{name}) must be low, medium or high, got {value!r}."
+            )
+        return value.strip().lower()
 
     def seconds(self, name: str, default: float) -> float:
         value, _ = self.raw(name)
@@ -276,4 +290,7 @@ def resolve_settings(config: pytest.Config) -> Settings:
         fuzz_budget=resolver.seconds("fuzz_budget", 120.0),
         fuzz_strict=_flag(config, "fuzz_strict"),
         fuzz_enabled=not _flag(config, "no_fuzz"),
+        bandit_severity=resolver.level("bandit_severity", "medium"),
+        bandit_confidence=resolver.level("bandit_confidence", "medium"),
+        sarif_path=resolver.path("sarif"),
     )

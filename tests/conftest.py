@@ -6,6 +6,8 @@ them and each run does not import them afresh.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import asgi_lifespan  # noqa: F401
 import fastapi  # noqa: F401
 import httpcore  # noqa: F401
@@ -19,5 +21,8 @@ import sqlalchemy.orm  # noqa: F401
 import pytest_backend_agent.checks.requests  # noqa: F401
 import pytest_backend_agent.gate  # noqa: F401
 import pytest_backend_agent.report.build  # noqa: F401
+from pytest_backend_agent.checks.security.bandit_scan import run_bandit
 
-pytest_plugins = ["tests.e2e.backends"]
+run_bandit(Path(__file__).parent / "unit")  # imports bandit and its plugins once, quietly
+
+pytest_plugins = ["tests.e2e.backends", "tests.e2e.security_backends"]

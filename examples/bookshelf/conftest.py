@@ -13,6 +13,7 @@ import secrets
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,6 @@ def _prepare_environment() -> dict[str, dict[str, str]]:
             f"sqlite:///{Path(tempfile.mkdtemp(prefix='bookshelf-test-')) / 'bookshelf.db'}"
         ),
         "BOOKSHELF_JWT_SECRET": lambda: secrets.token_urlsafe(32),
-        "BOOKSHELF_RATE_LIMIT": lambda: "off",
         "BOOKSHELF_BOOTSTRAP_USERS": lambda: json.dumps(users),
     }
     set_here = [name for name in defaults if name not in os.environ]
@@ -71,6 +71,26 @@ def pytest_backend_auth_headers(role: str, backend: Any) -> dict[str, str] | Non
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_backend_expired_auth_headers(role: str, backend: Any) -> dict[str, str] | None:
+    """An access token for ``role`` that expired an hour ago, signed with the app's real secret."""
+    import jwt
+
+    from bookshelf.security import create_access_token
+
+    headers = pytest_backend_auth_headers(role, backend)
+    if headers is None:
+        return None
+    claims = jwt.decode(
+        headers["Authorization"].split(" ", 1)[1], options={"verify_signature": False}
+    )
+    issued = datetime.now(UTC) - timedelta(hours=2)
+    token = create_access_token(
+        str(claims["sub"]), role, os.environ["BOOKSHELF_JWT_SECRET"], 3600, now=issued
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
 # --- fixtures for the project's own tests -------------------------------------------
 
 
@@ -82,12 +102,19 @@ def credentials() -> dict[str, dict[str, str]]:
 
 @pytest.fixture(scope="session")
 def api_client() -> Iterator[Any]:
-    """A TestClient for the module-level app, with the lifespan (migrations) running."""
+    """A TestClient on an app configured from the environment like the module-level one, limiter off.
+
+    The module-level ``bookshelf.main:app`` keeps its 60/60 limiter: that is the app the gate checks. All
+    requests of this TestClient come from one address, so the project's own tests switch the limiter off.
+    """
+    from dataclasses import replace
+
     from fastapi.testclient import TestClient
 
-    from bookshelf.main import app
+    from bookshelf.main import create_app
+    from bookshelf.settings import Settings
 
-    with TestClient(app) as client:
+    with TestClient(create_app(replace(Settings.from_env(), rate_limit="off"))) as client:
         yield client
 
 

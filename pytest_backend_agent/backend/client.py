@@ -15,7 +15,11 @@ import httpx
 
 from pytest_backend_agent.redact import SECRET_HEADERS
 
-__all__ = ["Backend", "RequestRecord", "Transport"]
+__all__ = ["CLIENT_EXTENSION", "Backend", "RequestRecord", "Transport"]
+
+CLIENT_EXTENSION = "backend_gate_client"
+MAX_THROTTLE_WAIT_S = 30.0  # total time a session may wait on Retry-After before checks say "not verified"
+MAX_ONE_WAIT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class Backend:
         self.target = target
         self.timeout = timeout
         self.records: list[RequestRecord] = []
+        self.throttle_budget_s = MAX_THROTTLE_WAIT_S
         self._closed = False
 
     @property
@@ -66,8 +71,36 @@ class Backend:
         json: Any = None,
         data: Mapping[str, Any] | None = None,
         content: bytes | None = None,
+        client: str | None = None,
+        honour_throttling: bool = True,
     ) -> httpx.Response:
-        """Send ``method path`` to the backend and return the response (transport errors propagate)."""
+        """Send ``method path`` to the backend and return the response (transport errors propagate).
+
+        ``client`` fixes the client address an in-process app sees (a rate-limit burst from one client); by
+        default every in-process request comes from its own loopback address. Over HTTP it is ignored.
+        A 429 with a short ``Retry-After`` is waited out and retried once, within a session budget
+        (``honour_throttling=False`` for the rate-limit burst itself); a 429 that remains is returned.
+        """
+        response = self._send_once(method, path, headers, params, json, data, content, client)
+        if response.status_code == 429 and honour_throttling:
+            wait = _retry_after(response.headers.get("retry-after"))
+            if wait is not None and wait <= min(MAX_ONE_WAIT_S, self.throttle_budget_s):
+                self.throttle_budget_s -= wait
+                time.sleep(wait)
+                response = self._send_once(method, path, headers, params, json, data, content, client)
+        return response
+
+    def _send_once(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str] | None,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        data: Mapping[str, Any] | None,
+        content: bytes | None,
+        client: str | None,
+    ) -> httpx.Response:
         request = httpx.Request(
             method.upper(),
             self.base_url + path,
@@ -77,6 +110,8 @@ class Backend:
             data=data,
             content=content,
         )
+        if client is not None:
+            request.extensions[CLIENT_EXTENSION] = client
         started = time.perf_counter()
         status = 0
         try:
@@ -93,6 +128,15 @@ class Backend:
         if not self._closed:
             self._closed = True
             self._transport.close()
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds only), or None."""
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and seconds >= 0 else None
 
 
 def _clean_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -9,6 +9,7 @@ own checks.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import inspect
 import itertools
 from collections.abc import Callable, Iterable, MutableMapping
@@ -18,11 +19,13 @@ import anyio
 import anyio.from_thread
 import httpx
 
+from pytest_backend_agent.backend.client import CLIENT_EXTENSION
 from pytest_backend_agent.errors import GateUsageError
 
 __all__ = ["AsgiTransport", "WsgiTransport", "is_asgi"]
 
 _ADDRESSES = itertools.count(1)
+_FIXED_CLIENT: contextvars.ContextVar[str | None] = contextvars.ContextVar("backend_gate_client", default=None)
 
 
 def client_address() -> str:
@@ -52,7 +55,7 @@ class _DistinctClients:
     async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         if scope.get("type") == "http":
             scope = dict(scope)
-            scope["client"] = (client_address(), 50000)
+            scope["client"] = (_FIXED_CLIENT.get() or client_address(), 50000)
         await self.app(scope, receive, send)
 
 
@@ -92,9 +95,13 @@ class AsgiTransport:
         return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
     async def _send(self, request: httpx.Request, timeout: float) -> httpx.Response:
-        with anyio.fail_after(timeout):
-            response = await self._client.send(request)
-            await response.aread()
+        token = _FIXED_CLIENT.set(request.extensions.get(CLIENT_EXTENSION))
+        try:
+            with anyio.fail_after(timeout):
+                response = await self._client.send(request)
+                await response.aread()
+        finally:
+            _FIXED_CLIENT.reset(token)
         return response
 
     def send(self, request: httpx.Request, timeout: float) -> httpx.Response:
@@ -119,7 +126,7 @@ class _DistinctWsgiClients:
         self.app = app
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        environ["REMOTE_ADDR"] = client_address()
+        environ["REMOTE_ADDR"] = _FIXED_CLIENT.get() or client_address()
         return self.app(environ, start_response)
 
 
@@ -134,8 +141,12 @@ class WsgiTransport:
 
     def send(self, request: httpx.Request, timeout: float) -> httpx.Response:
         """Call the app (WSGI has no timeout of its own; the app runs to completion)."""
-        response = self._client.send(request)
-        response.read()
+        token = _FIXED_CLIENT.set(request.extensions.get(CLIENT_EXTENSION))
+        try:
+            response = self._client.send(request)
+            response.read()
+        finally:
+            _FIXED_CLIENT.reset(token)
         return response
 
     def close(self) -> None:

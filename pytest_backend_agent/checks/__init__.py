@@ -16,6 +16,7 @@ from pytest_backend_agent.checks.base import CheckSpec, run_check
 from pytest_backend_agent.checks.contract import contract_checks
 from pytest_backend_agent.checks.data import data_checks
 from pytest_backend_agent.checks.fuzz import fuzz_checks
+from pytest_backend_agent.checks.security import security_checks
 from pytest_backend_agent.packet.model import Packet
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("contract", lambda packet, settings: contract_checks(packet)),
     Family("data", lambda packet, settings: data_checks(packet)),
     Family("fuzz", fuzz_checks),
+    Family("security", security_checks),
 )
 
 

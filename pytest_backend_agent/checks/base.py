@@ -11,7 +11,9 @@ import httpx
 from pytest_backend_agent.checks.context import GateContext
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Finding, Location, Severity
 
-__all__ = ["CheckSpec", "run_check"]
+__all__ = ["THROTTLE_JUDGES", "CheckSpec", "run_check"]
+
+THROTTLE_JUDGES = frozenset({"security.rate_limit"})  # checks for which a 429 is the observation itself
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,19 @@ class CheckSpec:
     def item_name(self) -> str:
         """The pytest item name, e.g. ``auth[GET /api/v1/books]``."""
         return f"{self.name}[{self.target}]"
+
+
+def _throttled(outcome: CheckOutcome, throttled: int, sent: int) -> CheckOutcome:
+    """A failure seen while the backend answered 429 cannot be judged: not verified, saying why."""
+    return outcome.model_copy(
+        update={
+            "status": CheckStatus.NOT_VERIFIED,
+            "summary": f"the backend throttled {throttled} of the check's {sent} request(s) (429) beyond the gate's "
+            f"Retry-After budget, so it could not be judged (it would have said: {outcome.summary})",
+            "findings": [],
+            "evidence": [*outcome.evidence, *(f"withheld finding: {f.one_line()}" for f in outcome.findings)],
+        }
+    )
 
 
 def run_check(spec: CheckSpec, context: GateContext) -> CheckOutcome:
@@ -63,6 +78,9 @@ def run_check(spec: CheckSpec, context: GateContext) -> CheckOutcome:
     if context.started:
         records = context.backend.records[first_record:]
         outcome.observations.setdefault("requests", [[r.method, r.path, r.status, r.elapsed_ms] for r in records])
+        throttled = sum(1 for r in records if r.status == 429)
+        if throttled and outcome.status is CheckStatus.FAILED and spec.check not in THROTTLE_JUDGES:
+            outcome = _throttled(outcome, throttled, len(records))
     outcome.evidence = [context.redact(line) for line in outcome.evidence]
     outcome.summary = context.redact(outcome.summary)
     for finding in outcome.findings:

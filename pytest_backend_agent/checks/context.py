@@ -99,6 +99,7 @@ class GateContext:
         self._former: RequestFormer | None = None
         self.cache: dict[str, Any] = {}
         """Per-process objects a family builds once (e.g. the fuzzing schema)."""
+        self.shared: dict[str, Any] = {}  # results checks of one family share (a scan run once per process)
 
     def redact(self, text: str) -> str:
         """``text`` with every secret the gate knows masked."""

@@ -110,6 +110,11 @@ class NonFunctional(_Open):
     latency_p95_ms: float | None = F(default=None, gt=0)
     rate_limit: RateLimit | None = None
     cors_allowed_origins: list[str] = F(default_factory=list)
+    security_headers: list[str] = F(
+        default_factory=list,
+        description="Response headers the gate must find (x-content-type-options, x-frame-options, "
+        "strict-transport-security); absent ones are only reported when not listed",
+    )
     max_page_size: int | None = F(default=None, ge=1)
 
 

@@ -160,52 +160,124 @@ def _data_models(facts: RunFacts) -> list[DataModelCreated]:
     return []
 
 
-def _security(facts: RunFacts) -> SecurityMeasures:
+def _contract_authentication(facts: RunFacts) -> str:
+    """Authentication as ``contract.auth`` saw it (requests without credentials only)."""
     auth = _by_check(facts.outcomes, "contract.auth")
     protected = [e for e in facts.loaded.packet.api.endpoints if e.authentication_required]
     observed = [auth[e.key] for e in protected if e.key in auth and "enforced" in auth[e.key].observations]
     unenforced = [o.target for o in observed if not o.observations["enforced"]]
-    if not protected:
-        authentication = "not required by the packet"
-    elif not observed:
-        authentication = "not verified: no request without credentials was sent to a protected endpoint"
-    elif unenforced:
-        authentication = f"not enforced on {len(unenforced)} of {len(observed)} protected endpoints: " + ", ".join(
-            unenforced
-        )
-    else:
-        scheme = facts.loaded.packet.api.authentication.scheme if facts.loaded.packet.api.authentication else "?"
-        authentication = (
-            f"enforced: requests without credentials refused (401/403) on {len(observed)} of {len(protected)} "
-            f"protected endpoints (scheme {scheme}; forged, expired and alg-none tokens not verified)"
-        )
-    admitted = sum(len(o.observations.get("admitted", [])) for o in auth.values())
-    authorization = (
-        f"not verified: allowed roles were admitted {admitted} time(s); refusal of roles the packet excludes "
-        "was not probed"
+    if not observed:
+        return "not verified: no request without credentials was sent to a protected endpoint"
+    if unenforced:
+        return f"not enforced on {len(unenforced)} of {len(observed)} protected endpoints: " + ", ".join(unenforced)
+    scheme = facts.loaded.packet.api.authentication.scheme if facts.loaded.packet.api.authentication else "?"
+    return (
+        f"enforced: requests without credentials refused (401/403) on {len(observed)} of {len(protected)} "
+        f"protected endpoints (scheme {scheme}; forged, expired and alg-none tokens not verified)"
     )
+
+
+def _authentication(facts: RunFacts) -> str:
+    """``JWT`` only when bearer JWTs were seen enforced on every protected endpoint against every forgery."""
+    protected = [e for e in facts.loaded.packet.api.endpoints if e.authentication_required]
+    if not protected:
+        return "not required by the packet"
+    authn = _by_check(facts.outcomes, "security.authn")
+    seen = [authn[e.key] for e in protected if e.key in authn]
+    if not seen:
+        return _contract_authentication(facts)
+    failed = [o for o in seen if o.status is CheckStatus.FAILED]
+    if failed:
+        return "not enforced: " + "; ".join(f"{o.target}: {o.summary}" for o in failed)
+    judged = [o for o in seen if o.status is CheckStatus.PASSED]
+    if not judged:
+        return "not verified: " + seen[0].summary
+    complete = all(isinstance(v, int) for o in judged for v in o.observations.get("probes", {}).values())
+    jwt = all(o.observations.get("jwt") for o in judged)
+    if jwt and complete and len(judged) == len(protected):
+        return "JWT"
+    gaps = sorted(
+        {f"{k}: {v}" for o in judged for k, v in o.observations.get("probes", {}).items() if not isinstance(v, int)}
+    )
+    what = "bearer JWTs" if jwt else "credentials (not JWTs, so JWT verification is not observed)"
+    text = (
+        f"enforced: {what} required on {len(judged)} of {len(protected)} protected endpoints; no credentials, "
+        "malformed, foreign-key and alg-none tokens refused"
+    )
+    return text + (f"; {'; '.join(gaps)}" if gaps else "")
+
+
+def _authorization(facts: RunFacts) -> str:
+    rbac = _by_check(facts.outcomes, "security.rbac")
+    if not rbac:
+        auth = _by_check(facts.outcomes, "contract.auth")
+        admitted = sum(len(o.observations.get("admitted", [])) for o in auth.values())
+        return (
+            f"not verified: allowed roles were admitted {admitted} time(s); refusal of roles the packet excludes "
+            "was not probed"
+        )
+    failed = [o for o in rbac.values() if o.status is CheckStatus.FAILED]
+    if failed:
+        return "not enforced: " + "; ".join(f"{o.target}: {o.summary}" for o in failed)
+    passed = [o for o in rbac.values() if o.status is CheckStatus.PASSED]
+    if not passed:
+        return "not verified: " + next(iter(rbac.values())).summary
+    refused = sum(1 for o in passed for v in o.observations.get("roles", {}).values() if v in (403, 404))
+    return (
+        f"role-based: every role of the packet tried on {len(passed)} of {len(rbac)} endpoint(s) with roles; "
+        f"listed roles admitted, unlisted roles refused ({refused} refusal(s) observed)"
+    )
+
+
+def _rate_limiting(facts: RunFacts) -> str:
+    seen = _by_check(facts.outcomes, "security.rate_limit").get("burst")
+    if seen is None:
+        return "not verified: no request burst was sent"
+    implemented = seen.observations.get("implemented")
+    if implemented is True:
+        return "implemented"
+    if implemented is False:
+        return f"not implemented: {seen.summary}"
+    return f"not verified: {seen.summary}"
+
+
+def _security(facts: RunFacts) -> SecurityMeasures:
     return SecurityMeasures(
-        authentication=authentication,
-        authorization=authorization,
+        authentication=_authentication(facts),
+        authorization=_authorization(facts),
         input_validation=_input_validation(facts),
-        rate_limiting="not verified: no request burst was sent",
+        rate_limiting=_rate_limiting(facts),
     )
 
 
 def _input_validation(facts: RunFacts) -> str:
+    """From the invalid requests fuzzing sent and the injection probes."""
+    findings: list[str] = []
+    problems: list[str] = []
     fuzzed = [o for _, o in facts.outcomes if o.check == "fuzz.operation" and o.observations.get("negative")]
-    if not fuzzed:
-        return "not verified: no invalid input was sent (fuzzing did not run or could not generate any)"
     accepted = [o.target for o in fuzzed if "negative_data_rejection" in o.observations.get("checks_failed", [])]
-    sent = sum(int(o.observations["negative"]) for o in fuzzed)
-    refused = sum(int(o.observations.get("negative_rejected", 0)) for o in fuzzed)
     if accepted:
-        return f"not enforced: schema-violating input was accepted by {', '.join(accepted)}"
-    return (
-        f"validated: no schema-violating request was accepted on {len(fuzzed)} fuzzed operations "
-        f"({refused} of {sent} invalid requests refused with 4xx; the rest were not judged invalid by "
-        "Schemathesis' negative_data_rejection)"
-    )
+        problems.append(f"schema-violating input was accepted by {', '.join(accepted)}")
+    elif fuzzed:
+        sent = sum(int(o.observations["negative"]) for o in fuzzed)
+        refused = sum(int(o.observations.get("negative_rejected", 0)) for o in fuzzed)
+        findings.append(
+            f"validated: no schema-violating request was accepted on {len(fuzzed)} fuzzed operations "
+            f"({refused} of {sent} invalid requests refused with 4xx; the rest were not judged invalid by "
+            "Schemathesis' negative_data_rejection)"
+        )
+    injection = _by_check(facts.outcomes, "security.injection").get("inputs")
+    if injection is not None and injection.status is CheckStatus.FAILED:
+        problems.append(f"injection found: {injection.summary}")
+    elif injection is not None and injection.status is CheckStatus.PASSED:
+        findings.append(f"injection probes: {injection.summary}")
+    if problems:
+        return "not enforced: " + "; ".join(problems)
+    if not findings:
+        return "not verified: no invalid input was sent (fuzzing and injection probes did not run)"
+    if not fuzzed:
+        findings.append("fuzzing did not run")
+    return "; ".join(findings)
 
 
 def _percentile(values: list[float], fraction: float) -> float:

@@ -25,7 +25,9 @@ def bookshelf(pytester: pytest.Pytester) -> Path:
 def test_bookshelf_passes_the_gate(pytester: pytest.Pytester, bookshelf: Path) -> None:
     result = pytester.runpytest_subprocess("--backend-report", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
-    result.stdout.fnmatch_lines(["*= backend gate =*", "contract*22*0*0", "data*1*0*0", "fuzz*7*0*0", "gate PASSED*"])
+    result.stdout.fnmatch_lines(
+        ["*= backend gate =*", "contract*22*0*0", "data*1*0*0", "fuzz*7*0*0", "security*21*0*0", "gate PASSED*"]
+    )
     report = read_report(bookshelf)
     validate_report(report)
     gate = report["gate"]
@@ -38,7 +40,9 @@ def test_bookshelf_passes_the_gate(pytester: pytest.Pytester, bookshelf: Path) -
     assert [m["tool"] for m in report["database_migrations"]] == ["alembic"]
     assert report["testing_coverage"]["api_tests"]["count"] > 0
     assert report["testing_coverage"]["unit_tests"]["count"] > 0
-    assert report["security_measures"]["authentication"].startswith("enforced")
+    assert report["security_measures"]["authentication"] == "JWT"
+    assert report["security_measures"]["rate_limiting"] == "implemented"
+    assert report["security_measures"]["authorization"].startswith("role-based")
     assert {d["name"] for d in report["dependencies_added"]} >= {"fastapi", "sqlalchemy", "alembic"}
     assert (bookshelf / "ARTIFACTS" / "system" / "stage-completion-signal.json").is_file()
 
@@ -49,5 +53,5 @@ def test_bookshelf_under_xdist_gives_the_same_verdict(pytester: pytest.Pytester,
     report = read_report(bookshelf)
     validate_report(report)
     assert report["gate"]["verdict"] == "passed"
-    assert len(report["gate"]["checks"]) == 30
-    assert len({c["nodeid"] for c in report["gate"]["checks"]}) == 30
+    assert len(report["gate"]["checks"]) == 51
+    assert len({c["nodeid"] for c in report["gate"]["checks"]}) == 51

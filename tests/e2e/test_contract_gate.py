@@ -12,8 +12,10 @@ pytestmark = pytest.mark.e2e
 def test_clean_backend_passes_with_zero_findings(pytester: pytest.Pytester, gate_project: GateProject) -> None:
     root = gate_project()
     result = pytester.runpytest("--backend-report", "-rs")
-    result.assert_outcomes(passed=17, skipped=5)
-    result.stdout.fnmatch_lines(["*= backend gate =*", "contract*16*0*0", "data*1*0*0", "fuzz*0*0*5", "gate PASSED*"])
+    result.assert_outcomes(passed=34, skipped=5)
+    result.stdout.fnmatch_lines(
+        ["*= backend gate =*", "contract*16*0*0", "data*1*0*0", "fuzz*0*0*5", "security*17*0*0", "gate PASSED*"]
+    )
     report = read_report(root)
     validate_report(report)
     assert report["gate"]["verdict"] == "passed"
@@ -111,9 +113,9 @@ def test_missing_credentials_make_checks_not_verified_never_passed(
 def test_selection_with_k_runs_only_the_chosen_checks(pytester: pytest.Pytester, gate_project: GateProject) -> None:
     root = gate_project()
     result = pytester.runpytest("--backend-report", "-k", "auth")
-    result.assert_outcomes(passed=5)
+    result.assert_outcomes(passed=9)
     report = read_report(root)
-    assert {c["check"] for c in report["gate"]["checks"]} == {"contract.auth"}
+    assert {c["check"] for c in report["gate"]["checks"]} == {"contract.auth", "security.authn"}
 
 
 def test_missing_endpoint_fails_once_not_in_every_check(pytester: pytest.Pytester, gate_project: GateProject) -> None:

@@ -48,7 +48,9 @@ def test_xdist_gives_one_identical_report(pytester: pytest.Pytester, gate_projec
 
     def essence(report: dict) -> tuple:
         checks = sorted((c["nodeid"], c["status"]) for c in report["gate"]["checks"])
-        return report["gate"]["verdict"], checks, sorted(report["known_issues"])
+        # Titles may carry a status that depends on data the other worker created; the cause and place may not.
+        issues = sorted(line.split(": ", 1)[0] for line in report["known_issues"])
+        return report["gate"]["verdict"], checks, issues
 
     assert essence(report_serial) == essence(report_distributed)
     reports = list((root / "ARTIFACTS").rglob("*.json"))
@@ -59,7 +61,7 @@ def test_server_started_by_the_gate(pytester: pytest.Pytester, gate_project: Gat
     root = gate_project(ini={"backend_app": "", "backend_command":
                              f"{sys.executable} -m uvicorn library_app.main:app --port {{port}} --log-level warning"})
     result = pytester.runpytest("--backend-report")
-    result.assert_outcomes(passed=17, skipped=5)
+    result.assert_outcomes(passed=34, skipped=5)
     report = read_report(root)
     assert report["gate"]["backend"]["mode"] == "server started by the gate"
     assert report["gate"]["verdict"] == "passed"
