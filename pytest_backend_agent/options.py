@@ -62,6 +62,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("fuzz_seed", "seed for fuzzing; the one used is printed and stored in the report (default: random)", "S"),
     Option("fuzz_budget", "seconds for the whole fuzz phase, shared by the operations (default: 120)", "SECONDS"),
     Option("fuzz_strict", "let framework-default conformance gaps (undocumented statuses...) fail the gate", flag=True),
+    Option(
+        "fuzz_fail_on",
+        "comma-separated fuzz checks whose failures fail the gate (default: the defect checks)",
+        "CHECKS",
+    ),
+    Option("fuzz_skip_checks", "comma-separated Schemathesis checks not to run while fuzzing", "CHECKS"),
     Option("no_fuzz", "skip the fuzz items (they are reported as not verified)", flag=True),
     Option(
         "bandit_severity", "lowest bandit severity that fails the gate: low, medium or high (default: medium)", "LEVEL"

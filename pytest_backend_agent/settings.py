@@ -47,6 +47,8 @@ class Settings:
     fuzz_seed_given: bool = False
     fuzz_budget: float = 120.0
     fuzz_strict: bool = False
+    fuzz_fail_on: tuple[str, ...] | None = None
+    fuzz_skip_checks: tuple[str, ...] = ()
     fuzz_enabled: bool = True
     bandit_severity: str = "medium"
     bandit_confidence: str = "medium"
@@ -214,6 +216,40 @@ def _src_dir(resolver: _Resolver, app: str | None) -> Path | None:
     return None
 
 
+FUZZ_CHECK_NAMES = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+    "negative_data_rejection",
+    "positive_data_acceptance",
+    "missing_required_header",
+    "unsupported_method",
+    "allow_header_conformance",
+    "use_after_free",
+    "ensure_resource_availability",
+    "ignored_auth",
+    "object_level_authorization",
+    "success_status",
+)
+
+
+def _check_names(resolver: _Resolver, name: str) -> tuple[str, ...] | None:
+    """A comma-separated list of fuzz check names, each one known (None when the option is not given)."""
+    value, _ = resolver.raw(name)
+    if value is None:
+        return None
+    names = tuple(part.strip() for part in value.split(",") if part.strip())
+    unknown = [n for n in names if n not in FUZZ_CHECK_NAMES]
+    if unknown:
+        raise GateUsageError(
+            f"--backend-{name.replace('_', '-')} (ini backend_{name}) names unknown check(s) {', '.join(unknown)}; "
+            f"known checks: {', '.join(FUZZ_CHECK_NAMES)}."
+        )
+    return names
+
+
 def _flag(config: pytest.Config, name: str) -> bool:
     return bool(config.getoption("backend_" + name, None) or config.getini("backend_" + name))
 
@@ -289,6 +325,8 @@ def resolve_settings(config: pytest.Config) -> Settings:
         fuzz_seed_given=seed_given,
         fuzz_budget=resolver.seconds("fuzz_budget", 120.0),
         fuzz_strict=_flag(config, "fuzz_strict"),
+        fuzz_fail_on=_check_names(resolver, "fuzz_fail_on"),
+        fuzz_skip_checks=_check_names(resolver, "fuzz_skip_checks") or (),
         fuzz_enabled=not _flag(config, "no_fuzz"),
         bandit_severity=resolver.level("bandit_severity", "medium"),
         bandit_confidence=resolver.level("bandit_confidence", "medium"),

@@ -121,3 +121,24 @@ def test_xdist_spreads_operations_and_finds_the_same(pytester: pytest.Pytester, 
     serial = fuzz_findings("-p", "no:xdist")
     assert serial == fuzz_findings("-n", "2")
     assert ("GET /api/books/{book_id}", "not_a_server_error: Server error") in serial
+
+
+def test_which_checks_run_and_fail_is_configurable(pytester: pytest.Pytester, gate_project: GateProject) -> None:
+    root = gate_project("accepts_invalid", ini=FUZZ)
+    # negative_data_rejection no longer fails the gate, but is still reported, as a warning
+    pytester.runpytest_subprocess("--backend-report", "-k", "fuzz and POST",
+                                  "--backend-fuzz-fail-on=not_a_server_error,response_schema_conformance")
+    findings = read_report(root)["gate"]["findings"]
+    assert {f["severity"] for f in findings if f["title"].startswith("negative_data_rejection")} == {"warning"}
+    # skipped checks do not run at all
+    pytester.runpytest_subprocess("--backend-report", "-k", "fuzz and POST",
+                                  "--backend-fuzz-skip-checks=negative_data_rejection")
+    findings = read_report(root)["gate"]["findings"]
+    assert not [f for f in findings if f["title"].startswith("negative_data_rejection")]
+
+
+def test_unknown_check_name_is_a_usage_error(pytester: pytest.Pytester, gate_project: GateProject) -> None:
+    gate_project(ini=FUZZ)
+    result = pytester.runpytest("--backend-report", "--backend-fuzz-skip-checks=not_a_check")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "names unknown check(s) not_a_check; known checks: not_a_server_error" in result.stderr.str()
