@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pytest_backend_agent.checks import FAMILIES, gate_checks
+from pytest_backend_agent.checks import FAMILIES, CheckSpec, gate_checks
 from pytest_backend_agent.checks.context import GateContext
 from pytest_backend_agent.errors import GateUsageError, GateWarning
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus
@@ -23,6 +23,7 @@ from pytest_backend_agent.settings import Settings, resolve_settings
 
 __all__ = ["GatePlugin"]
 
+_WORK_DIR = "backend_gate_work_dir"
 _NO_REPORT = (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR)
 
 
@@ -38,9 +39,11 @@ class GatePlugin:
             from pytest_backend_agent.backend.openapi import load_document_file
 
             design = load_document_file((loaded.path.parent / loaded.packet.api.openapi).resolve())
-        self.context = GateContext(config, settings, loaded, design)
+        work_dir = getattr(config, "workerinput", {}).get(_WORK_DIR)
+        self.context = GateContext(config, settings, loaded, design, Path(work_dir) if work_dir else None)
         self.specs = {spec.item_name: spec for spec in gate_checks(loaded.packet, settings)}
         self.is_worker = hasattr(config, "workerinput")
+        self.families_started = False
         self.outcomes: list[tuple[str, CheckOutcome]] = []
         self.own_tests: dict[str, tuple[list[str], str]] = {}
         self.worker_outputs: dict[str, list[Any]] = {}
@@ -75,14 +78,36 @@ class GatePlugin:
 
         self.started = time.time()
         self.started_at = now_iso()
-        if not session.config.option.collectonly and not self._distributing(session):
-            for family in FAMILIES:
-                if family.start is not None:
-                    family.start(self.context)
 
     def _distributing(self, session: pytest.Session) -> bool:
         """True on a pytest-xdist controller (it runs no items; its workers do)."""
         return not self.is_worker and getattr(session.config.option, "dist", "no") != "no"
+
+    def _start_families(self, selected: list[CheckSpec]) -> None:
+        """Once per session: let each family start its background work for its selected specs."""
+        if self.families_started or self.config.option.collectonly:
+            return
+        self.families_started = True
+        for family in FAMILIES:
+            specs = [spec for spec in selected if spec.family == family.name]
+            if family.start is not None and specs:
+                family.start(self.context, specs)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """The only process starts background work for the items that survived selection (-k, -m, --lf)."""
+        if not self.is_worker and not self._distributing(session):
+            self._start_families([item.spec for item in session.items if isinstance(item, GateItem)])
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """Hand each xdist worker the folder where the controller's background runs leave their results."""
+        node.workerinput[_WORK_DIR] = str(self.context.background.folder)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """On the xdist controller, start background work once the first worker has collected (all collect alike)."""
+        prefix = GATE_NODE + "::"
+        self._start_families([self.specs[nodeid[len(prefix) :]] for nodeid in ids if nodeid.startswith(prefix)])
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
@@ -219,3 +244,4 @@ class GatePlugin:
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.context.close()
+        self.context.background.close()

@@ -10,11 +10,22 @@ from dataclasses import dataclass
 
 import pytest
 
-__all__ = ["DEFAULT_PACKET", "DEFAULT_REPORT", "DEFAULT_SIGNAL", "OPTIONS", "Option", "add_options"]
+__all__ = [
+    "DEFAULT_PACKET",
+    "DEFAULT_QUALITY",
+    "DEFAULT_REPORT",
+    "DEFAULT_SIGNAL",
+    "OPTIONS",
+    "QUALITY_TOOLS",
+    "Option",
+    "add_options",
+]
 
 DEFAULT_REPORT = "ARTIFACTS/backend-engineer/backend-implementation-report.json"
 DEFAULT_PACKET = "ARTIFACTS/system-architect/architecture-handover-packet.json"
 DEFAULT_SIGNAL = "ARTIFACTS/system/stage-completion-signal.json"
+QUALITY_TOOLS = ("ruff", "format", "mypy")
+DEFAULT_QUALITY = ",".join(QUALITY_TOOLS)
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,12 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("startup_timeout", "seconds to wait for the backend to answer (default: 30)", "SECONDS"),
     Option("request_timeout", "seconds to wait for one response (default: 10)", "SECONDS"),
+    Option(
+        "quality",
+        f"static tools the quality checks run on --backend-src, comma-separated, or none (default: {DEFAULT_QUALITY})",
+        "TOOLS",
+    ),
+    Option("tool_timeout", "seconds a check waits for a background tool such as mypy (default: 300)", "SECONDS"),
 )
 
 

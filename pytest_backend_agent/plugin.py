@@ -30,7 +30,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """Register the gate when ``--backend-report`` is given; bad input stops the run with a clear error."""
     config.addinivalue_line("markers", "backend_gate: a check added by the backend gate (pytest-backend-agent)")
-    for family in ("contract", "data"):
+    for family in ("contract", "data", "quality"):
         config.addinivalue_line("markers", f"{family}: backend gate checks of the {family} family")
     if config.getoption("backend_report", None) is None:
         return

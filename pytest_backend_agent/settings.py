@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from pytest_backend_agent.errors import GateUsageError
-from pytest_backend_agent.options import DEFAULT_PACKET, DEFAULT_REPORT, DEFAULT_SIGNAL
+from pytest_backend_agent.options import DEFAULT_PACKET, DEFAULT_QUALITY, DEFAULT_REPORT, DEFAULT_SIGNAL, QUALITY_TOOLS
 
 __all__ = ["SETTINGS_KEY", "BackendMode", "Settings", "gate_enabled", "is_loopback_host", "resolve_settings"]
 
@@ -41,6 +41,8 @@ class Settings:
     openapi_path: str | None
     startup_timeout: float
     request_timeout: float
+    quality_tools: tuple[str, ...]
+    tool_timeout: float
 
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -176,6 +178,20 @@ def _check_command(value: str) -> None:
         )
 
 
+def _quality_tools(resolver: _Resolver) -> tuple[str, ...]:
+    value, _ = resolver.raw("quality")
+    names = [name.strip().lower() for name in (value or DEFAULT_QUALITY).split(",") if name.strip()]
+    if names == ["none"]:
+        return ()
+    unknown = [name for name in names if name not in QUALITY_TOOLS]
+    if unknown or not names:
+        raise GateUsageError(
+            f"--backend-quality (ini backend_quality) takes {', '.join(QUALITY_TOOLS)} separated by commas, or none; "
+            f"got {value!r}."
+        )
+    return tuple(name for name in QUALITY_TOOLS if name in names)
+
+
 def _src_dir(resolver: _Resolver, app: str | None) -> Path | None:
     src = resolver.path("src")
     if src is not None:
@@ -230,4 +246,6 @@ def resolve_settings(config: pytest.Config) -> Settings:
         openapi_path=openapi,
         startup_timeout=resolver.seconds("startup_timeout", 30.0),
         request_timeout=resolver.seconds("request_timeout", 10.0),
+        quality_tools=_quality_tools(resolver),
+        tool_timeout=resolver.seconds("tool_timeout", 300.0),
     )

@@ -1,9 +1,14 @@
 """Check families. Each family returns :class:`CheckSpec` objects; pytest items only wrap them.
 
-A family may also do work around the session: ``start`` runs at session start in every process that runs gate
-items (start a slow tool in the background); ``worker_output`` returns JSON-able data a pytest-xdist worker
-sends to the controller at its end; ``finish`` runs on the controller (or the only process) at session end and
-returns outcomes judged there (coverage after the project's tests), given every worker's output.
+A family may also do work around the session:
+
+- ``start`` runs once per session, when collection has ended, given the family's selected specs (none: not
+  called): in the only process, or on the pytest-xdist controller once the first worker has collected (the
+  controller runs no items, so it has time to spare). It starts slow tools through ``context.background``,
+  whose results every process can read, so a tool runs once however many workers there are.
+- ``worker_output`` returns JSON-able data a pytest-xdist worker sends to the controller at its end.
+- ``finish`` runs on the controller (or the only process) at session end and returns outcomes judged there
+  (coverage after the project's tests), given every worker's output.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 from pytest_backend_agent.checks.base import CheckSpec, run_check
 from pytest_backend_agent.checks.contract import contract_checks
 from pytest_backend_agent.checks.data import data_checks
+from pytest_backend_agent.checks.quality import quality_checks
+from pytest_backend_agent.checks.quality import start as start_quality
 from pytest_backend_agent.packet.model import Packet
 
 if TYPE_CHECKING:
@@ -31,7 +38,7 @@ class Family:
 
     name: str
     specs: Callable[[Packet, Settings], list[CheckSpec]]
-    start: Callable[[GateContext], None] | None = None
+    start: Callable[[GateContext, list[CheckSpec]], None] | None = None
     worker_output: Callable[[GateContext], Any] | None = None
     finish: Callable[[GateContext, list[Any]], list[CheckOutcome]] | None = None
 
@@ -39,6 +46,7 @@ class Family:
 FAMILIES: tuple[Family, ...] = (
     Family("contract", lambda packet, settings: contract_checks(packet)),
     Family("data", lambda packet, settings: data_checks(packet)),
+    Family("quality", quality_checks, start=start_quality),
 )
 
 

@@ -7,6 +7,8 @@ architecture packet it is gated against, a conftest supplying credentials per ro
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -163,6 +165,11 @@ def library_packet() -> dict[str, Any]:
 GateProject = Callable[..., Path]
 
 
+def formatted(folder: Path) -> None:
+    """Lay out a fixture backend's code as its author would, with ruff format (the gate's quality.format checks it)."""
+    subprocess.run([sys.executable, "-m", "ruff", "format", "-q", "--no-cache", str(folder)], check=True)  # noqa: S603
+
+
 @pytest.fixture
 def gate_project(pytester: pytest.Pytester) -> GateProject:
     """Write a fixture backend (``defect`` = None or one of the names in APP) and return its folder."""
@@ -176,6 +183,7 @@ def gate_project(pytester: pytest.Pytester) -> GateProject:
         (package / "main.py").write_text(
             textwrap.dedent(APP).format(defect=defect or "", member=MEMBER_TOKEN, librarian=LIBRARIAN_TOKEN)
         )
+        formatted(package)
         if credentials:
             (root / "conftest.py").write_text(CONFTEST.format(member=MEMBER_TOKEN, librarian=LIBRARIAN_TOKEN))
         packet_path = root / "ARTIFACTS" / "system-architect" / "architecture-handover-packet.json"
@@ -275,6 +283,7 @@ def flask_project(pytester: pytest.Pytester, gate_project: GateProject) -> GateP
         (root / "flask_library" / "main.py").write_text(
             textwrap.dedent(FLASK_APP).format(defect=defect or "", member=MEMBER_TOKEN, librarian=LIBRARIAN_TOKEN)
         )
+        formatted(root / "flask_library")
         return root
 
     return make

@@ -25,7 +25,9 @@ def bookshelf(pytester: pytest.Pytester) -> Path:
 def test_bookshelf_passes_the_gate(pytester: pytest.Pytester, bookshelf: Path) -> None:
     result = pytester.runpytest_subprocess("--backend-report", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
-    result.stdout.fnmatch_lines(["*= backend gate =*", "contract*22*0*0", "data*1*0*0", "gate PASSED*"])
+    result.stdout.fnmatch_lines(
+        ["*= backend gate =*", "contract*22*0*0", "data*1*0*0", "quality*3*0*0", "gate PASSED*"]
+    )
     report = read_report(bookshelf)
     validate_report(report)
     gate = report["gate"]
@@ -49,5 +51,10 @@ def test_bookshelf_under_xdist_gives_the_same_verdict(pytester: pytest.Pytester,
     report = read_report(bookshelf)
     validate_report(report)
     assert report["gate"]["verdict"] == "passed"
-    assert len(report["gate"]["checks"]) == 23
-    assert len({c["nodeid"] for c in report["gate"]["checks"]}) == 23
+    assert len(report["gate"]["checks"]) == 26
+    assert len({c["nodeid"] for c in report["gate"]["checks"]}) == 26
+    assert {c["nodeid"]: c["status"] for c in report["gate"]["checks"] if c["family"] == "quality"} == {
+        "backend-gate::ruff[bookshelf]": "passed",
+        "backend-gate::format[bookshelf]": "passed",
+        "backend-gate::mypy[bookshelf]": "passed",
+    }

@@ -12,8 +12,10 @@ pytestmark = pytest.mark.e2e
 def test_clean_backend_passes_with_zero_findings(pytester: pytest.Pytester, gate_project: GateProject) -> None:
     root = gate_project()
     result = pytester.runpytest("--backend-report", "-rs")
-    result.assert_outcomes(passed=17)
-    result.stdout.fnmatch_lines(["*= backend gate =*", "contract*16*0*0", "data*1*0*0", "gate PASSED*"])
+    result.assert_outcomes(passed=20)
+    result.stdout.fnmatch_lines(
+        ["*= backend gate =*", "contract*16*0*0", "data*1*0*0", "quality*3*0*0", "gate PASSED*"]
+    )
     report = read_report(root)
     validate_report(report)
     assert report["gate"]["verdict"] == "passed"
