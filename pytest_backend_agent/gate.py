@@ -7,7 +7,9 @@ the controller on ``report.user_properties``; only the controller writes the rep
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -132,8 +134,46 @@ class GatePlugin:
         if self._distributing(session):
             self.context.backend  # noqa: B018 - preflight on the controller: fail once, clearly
             self.context.close()
-        elif any(isinstance(item, GateItem) for item in session.items):
-            self.context.backend  # noqa: B018 - opening raises a usage error when it cannot start
+            return
+        for family in FAMILIES:
+            if family.process_start is not None:
+                family.process_start(self.context)
+        if any(isinstance(item, GateItem) for item in session.items):
+            with self._around_gate():
+                self.context.backend  # noqa: B018 - opening raises a usage error when it cannot start
+
+    def _around_gate(self) -> contextlib.ExitStack:
+        """The families' contexts for the gate's own work (coverage pauses while it runs)."""
+        stack = contextlib.ExitStack()
+        for family in FAMILIES:
+            if family.around_gate is not None:
+                stack.enter_context(family.around_gate(self.context))
+        return stack
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(
+        self, item: pytest.Item, nextitem: pytest.Item | None
+    ) -> Generator[None, object, object]:
+        """Each of the project's own tests runs inside the families' ``around_test`` contexts."""
+        if isinstance(item, GateItem):
+            return (yield)
+        with contextlib.ExitStack() as stack:
+            for family in FAMILIES:
+                if family.around_test is not None:
+                    stack.enter_context(family.around_test(self.context, item.nodeid))
+            return (yield)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        """A gate check runs inside the families' ``around_gate`` contexts."""
+        if not isinstance(item, GateItem):
+            return (yield)
+        with self._around_gate():
+            return (yield)
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        """Count the project's own tests left out of this run: session-wide judgments need them all."""
+        self.context.deselected_tests += sum(1 for item in items if not isinstance(item, GateItem))
 
     # ---- results --------------------------------------------------------------------------------------
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:

@@ -75,6 +75,18 @@ OPTIONS: tuple[Option, ...] = (
         "TOOLS",
     ),
     Option("tool_timeout", "seconds a check waits for a background tool such as mypy (default: 300)", "SECONDS"),
+    Option(
+        "docstring_min",
+        "fail quality.docstrings below this percentage of documented public functions and classes "
+        "(default: report only)",
+        "PERCENT",
+    ),
+    Option(
+        "base",
+        "git ref the change is measured against: dependencies_added lists only what was added since it "
+        "(default: $GITHUB_BASE_REF or $CI_MERGE_REQUEST_TARGET_BRANCH_NAME when set)",
+        "REF",
+    ),
 )
 
 

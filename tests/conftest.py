@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import asgi_lifespan  # noqa: F401
+import coverage  # noqa: F401
+import coverage.control  # noqa: F401
+import coverage.tracer  # noqa: F401
 import fastapi  # noqa: F401
 import httpcore  # noqa: F401
 import httpx  # noqa: F401

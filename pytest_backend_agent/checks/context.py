@@ -104,6 +104,8 @@ class GateContext:
         self._backend: Backend | None = None
         self._backend_document: Any = _UNSET
         self._former: RequestFormer | None = None
+        self.deselected_tests = 0
+        """How many of the project's own tests this process deselected (-k, -m, --lf)."""
 
     def redact(self, text: str) -> str:
         """``text`` with every secret the gate knows masked."""
