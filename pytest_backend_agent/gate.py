@@ -7,13 +7,15 @@ the controller on ``report.user_properties``; only the controller writes the rep
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pytest_backend_agent.checks import FAMILIES, gate_checks
+from pytest_backend_agent.checks import FAMILIES, CheckSpec, gate_checks
 from pytest_backend_agent.checks.context import GateContext
 from pytest_backend_agent.errors import GateUsageError, GateWarning
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus
@@ -23,6 +25,7 @@ from pytest_backend_agent.settings import Settings, resolve_settings
 
 __all__ = ["GatePlugin"]
 
+_WORK_DIR = "backend_gate_work_dir"
 _NO_REPORT = (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR)
 
 
@@ -38,9 +41,11 @@ class GatePlugin:
             from pytest_backend_agent.backend.openapi import load_document_file
 
             design = load_document_file((loaded.path.parent / loaded.packet.api.openapi).resolve())
-        self.context = GateContext(config, settings, loaded, design)
+        work_dir = getattr(config, "workerinput", {}).get(_WORK_DIR)
+        self.context = GateContext(config, settings, loaded, design, Path(work_dir) if work_dir else None)
         self.specs = {spec.item_name: spec for spec in gate_checks(loaded.packet, settings)}
         self.is_worker = hasattr(config, "workerinput")
+        self.families_started = False
         self.outcomes: list[tuple[str, CheckOutcome]] = []
         self.own_tests: dict[str, tuple[list[str], str]] = {}
         self.worker_outputs: dict[str, list[Any]] = {}
@@ -76,20 +81,39 @@ class GatePlugin:
 
         self.started = time.time()
         self.started_at = now_iso()
-        if not session.config.option.collectonly and not self._distributing(session):
-            for family in FAMILIES:
-                if family.start is not None:
-                    family.start(self.context)
 
     def _distributing(self, session: pytest.Session) -> bool:
         """True on a pytest-xdist controller (it runs no items; its workers do)."""
         return not self.is_worker and getattr(session.config.option, "dist", "no") != "no"
 
+    def _start_families(self, selected: list[CheckSpec]) -> None:
+        """Once per session: let each family start its background work for its selected specs."""
+        if self.families_started or self.config.option.collectonly:
+            return
+        self.families_started = True
+        for family in FAMILIES:
+            specs = [spec for spec in selected if spec.family == family.name]
+            if family.start is not None and specs:
+                family.start(self.context, specs)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """The only process starts background work for the items that survived selection (-k, -m, --lf)."""
+        if not self.is_worker and not self._distributing(session):
+            self._start_families([item.spec for item in session.items if isinstance(item, GateItem)])
+
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
-        """Hand the controller's fuzz seed to each xdist worker, so all of them replay the same run."""
+        """Hand each xdist worker the folder where the controller's background runs leave their results."""
+        node.workerinput[_WORK_DIR] = str(self.context.background.folder)
+        # and the controller's fuzz seed, so all of them replay the same run
         node.workerinput["backend_fuzz_seed"] = self.settings.fuzz_seed
         node.workerinput["backend_fuzz_seed_given"] = self.settings.fuzz_seed_given
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """On the xdist controller, start background work once the first worker has collected (all collect alike)."""
+        prefix = GATE_NODE + "::"
+        self._start_families([self.specs[nodeid[len(prefix) :]] for nodeid in ids if nodeid.startswith(prefix)])
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
@@ -114,8 +138,46 @@ class GatePlugin:
         if self._distributing(session):
             self.context.backend  # noqa: B018 - preflight on the controller: fail once, clearly
             self.context.close()
-        elif any(isinstance(item, GateItem) for item in session.items):
-            self.context.backend  # noqa: B018 - opening raises a usage error when it cannot start
+            return
+        for family in FAMILIES:
+            if family.process_start is not None:
+                family.process_start(self.context)
+        if any(isinstance(item, GateItem) for item in session.items):
+            with self._around_gate():
+                self.context.backend  # noqa: B018 - opening raises a usage error when it cannot start
+
+    def _around_gate(self) -> contextlib.ExitStack:
+        """The families' contexts for the gate's own work (coverage pauses while it runs)."""
+        stack = contextlib.ExitStack()
+        for family in FAMILIES:
+            if family.around_gate is not None:
+                stack.enter_context(family.around_gate(self.context))
+        return stack
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(
+        self, item: pytest.Item, nextitem: pytest.Item | None
+    ) -> Generator[None, object, object]:
+        """Each of the project's own tests runs inside the families' ``around_test`` contexts."""
+        if isinstance(item, GateItem):
+            return (yield)
+        with contextlib.ExitStack() as stack:
+            for family in FAMILIES:
+                if family.around_test is not None:
+                    stack.enter_context(family.around_test(self.context, item.nodeid))
+            return (yield)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        """A gate check runs inside the families' ``around_gate`` contexts."""
+        if not isinstance(item, GateItem):
+            return (yield)
+        with self._around_gate():
+            return (yield)
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        """Count the project's own tests left out of this run: session-wide judgments need them all."""
+        self.context.deselected_tests += sum(1 for item in items if not isinstance(item, GateItem))
 
     # ---- results --------------------------------------------------------------------------------------
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -249,3 +311,4 @@ class GatePlugin:
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.context.close()
+        self.context.background.close()

@@ -70,10 +70,11 @@ class GateItem(pytest.Item):
         return self.context.redact(str(super().repr_failure(excinfo, style=style)))
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
-        """The packet line that names the endpoint (0-based), shown in failure headers and skip reasons."""
+        """The packet line that names the endpoint (0-based), or the folder the check is about, shown in failure
+        headers and skip reasons."""
         return (
-            self.context.loaded.path,
-            _packet_line(self.context, self.spec),
+            self.spec.location or self.context.loaded.path,
+            0 if self.spec.location else _packet_line(self.context, self.spec),
             f"{GATE_NODE}: {self.spec.check} {self.spec.target}",
         )
 

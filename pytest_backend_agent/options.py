@@ -10,11 +10,22 @@ from dataclasses import dataclass
 
 import pytest
 
-__all__ = ["DEFAULT_PACKET", "DEFAULT_REPORT", "DEFAULT_SIGNAL", "OPTIONS", "Option", "add_options"]
+__all__ = [
+    "DEFAULT_PACKET",
+    "DEFAULT_QUALITY",
+    "DEFAULT_REPORT",
+    "DEFAULT_SIGNAL",
+    "OPTIONS",
+    "QUALITY_TOOLS",
+    "Option",
+    "add_options",
+]
 
 DEFAULT_REPORT = "ARTIFACTS/backend-engineer/backend-implementation-report.json"
 DEFAULT_PACKET = "ARTIFACTS/system-architect/architecture-handover-packet.json"
 DEFAULT_SIGNAL = "ARTIFACTS/system/stage-completion-signal.json"
+QUALITY_TOOLS = ("ruff", "format", "mypy")
+DEFAULT_QUALITY = ",".join(QUALITY_TOOLS)
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,25 @@ OPTIONS: tuple[Option, ...] = (
         "LEVEL",
     ),
     Option("sarif", "write the gate's findings as SARIF 2.1.0 to PATH (GitHub code scanning)", "PATH"),
+    Option(
+        "quality",
+        f"static tools the quality checks run on --backend-src, comma-separated, or none (default: {DEFAULT_QUALITY})",
+        "TOOLS",
+    ),
+    Option("no_quality", "skip the quality family: static tools, docstrings, coverage, endpoint tests", flag=True),
+    Option("tool_timeout", "seconds a check waits for a background tool such as mypy (default: 300)", "SECONDS"),
+    Option(
+        "docstring_min",
+        "fail quality.docstrings below this percentage of documented public functions and classes "
+        "(default: report only)",
+        "PERCENT",
+    ),
+    Option(
+        "base",
+        "git ref the change is measured against: dependencies_added lists only what was added since it "
+        "(default: $GITHUB_BASE_REF or $CI_MERGE_REQUEST_TARGET_BRANCH_NAME when set)",
+        "REF",
+    ),
 )
 
 

@@ -27,10 +27,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    """With ``--backend-report``, start measuring coverage before conftest files can import the backend."""
+    namespace = early_config.known_args_namespace
+    if getattr(namespace, "backend_report", None) is None:
+        return
+    from pytest_backend_agent.checks.own_tests import start_early
+
+    start_early(early_config, namespace)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Register the gate when ``--backend-report`` is given; bad input stops the run with a clear error."""
     config.addinivalue_line("markers", "backend_gate: a check added by the backend gate (pytest-backend-agent)")
-    for family in ("contract", "data", "fuzz", "security"):
+    for family in ("contract", "data", "fuzz", "security", "quality"):
         config.addinivalue_line("markers", f"{family}: backend gate checks of the {family} family")
     if config.getoption("backend_report", None) is None:
         return

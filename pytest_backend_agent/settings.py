@@ -7,8 +7,10 @@ are relative to the ini file, defaults are relative to the rootdir (pytest's own
 from __future__ import annotations
 
 import ipaddress
+import os
 import secrets
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -17,9 +19,17 @@ from urllib.parse import urlsplit
 import pytest
 
 from pytest_backend_agent.errors import GateUsageError
-from pytest_backend_agent.options import DEFAULT_PACKET, DEFAULT_REPORT, DEFAULT_SIGNAL
+from pytest_backend_agent.options import DEFAULT_PACKET, DEFAULT_QUALITY, DEFAULT_REPORT, DEFAULT_SIGNAL, QUALITY_TOOLS
 
-__all__ = ["SETTINGS_KEY", "BackendMode", "Settings", "gate_enabled", "is_loopback_host", "resolve_settings"]
+__all__ = [
+    "SETTINGS_KEY",
+    "BackendMode",
+    "Settings",
+    "early_src_dir",
+    "gate_enabled",
+    "is_loopback_host",
+    "resolve_settings",
+]
 
 BackendMode = Literal["app", "url", "command"]
 
@@ -42,6 +52,10 @@ class Settings:
     openapi_path: str | None
     startup_timeout: float
     request_timeout: float
+    quality_tools: tuple[str, ...]
+    tool_timeout: float
+    docstring_min: float | None
+    base_ref: str | None
     fuzz_examples: int = 25
     fuzz_seed: int = 0
     fuzz_seed_given: bool = False
@@ -50,6 +64,7 @@ class Settings:
     fuzz_fail_on: tuple[str, ...] | None = None
     fuzz_skip_checks: tuple[str, ...] = ()
     fuzz_enabled: bool = True
+    quality_enabled: bool = True
     bandit_severity: str = "medium"
     bandit_confidence: str = "medium"
     sarif_path: Path | None = None
@@ -70,10 +85,11 @@ class _Resolver:
         self.config = config
         self.invocation_dir = config.invocation_params.dir
         self.ini_dir = config.inipath.parent if config.inipath else config.rootpath
+        self.cli: Callable[[str], object] = lambda name: config.getoption(name, None)
 
     def raw(self, name: str) -> tuple[str | None, Path]:
         """The value of ``backend_<name>`` and the directory a relative path in it is relative to."""
-        cli = self.config.getoption("backend_" + name, None)
+        cli = self.cli("backend_" + name)
         if cli == "":
             return None, self.invocation_dir  # an empty option on the command line unsets the ini key
         if cli is not None:
@@ -197,6 +213,20 @@ def _check_command(value: str) -> None:
             f"--backend-command (ini backend_command) must contain {{port}}, where the gate puts the free loopback "
             f"port it chose, e.g. 'uvicorn app.main:app --port {{port}}'; got {value!r}."
         )
+
+
+def _quality_tools(resolver: _Resolver) -> tuple[str, ...]:
+    value, _ = resolver.raw("quality")
+    names = [name.strip().lower() for name in (value or DEFAULT_QUALITY).split(",") if name.strip()]
+    if names == ["none"]:
+        return ()
+    unknown = [name for name in names if name not in QUALITY_TOOLS]
+    if unknown or not names:
+        raise GateUsageError(
+            f"--backend-quality (ini backend_quality) takes {', '.join(QUALITY_TOOLS)} separated by commas, or none; "
+            f"got {value!r}."
+        )
+    return tuple(name for name in QUALITY_TOOLS if name in names)
 
 
 def _src_dir(resolver: _Resolver, app: str | None) -> Path | None:
@@ -328,7 +358,50 @@ def resolve_settings(config: pytest.Config) -> Settings:
         fuzz_fail_on=_check_names(resolver, "fuzz_fail_on"),
         fuzz_skip_checks=_check_names(resolver, "fuzz_skip_checks") or (),
         fuzz_enabled=not _flag(config, "no_fuzz"),
+        quality_enabled=not _flag(config, "no_quality"),
         bandit_severity=resolver.level("bandit_severity", "medium"),
         bandit_confidence=resolver.level("bandit_confidence", "medium"),
         sarif_path=resolver.path("sarif"),
+        quality_tools=_quality_tools(resolver),
+        tool_timeout=resolver.seconds("tool_timeout", 300.0),
+        docstring_min=_percent(resolver, "docstring_min"),
+        base_ref=_base_ref(resolver),
     )
+
+
+def _percent(resolver: _Resolver, name: str) -> float | None:
+    value, _ = resolver.raw(name)
+    if value is None:
+        return None
+    try:
+        percent = float(value)
+    except ValueError:
+        percent = -1.0
+    if not 0 <= percent <= 100:
+        raise GateUsageError(
+            f"--backend-{name.replace('_', '-')} (ini backend_{name}) must be a percentage from 0 to 100, "
+            f"got {value!r}."
+        )
+    return percent
+
+
+def _base_ref(resolver: _Resolver) -> str | None:
+    value, _ = resolver.raw("base")
+    if value is not None:
+        return value
+    for variable in ("GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME"):
+        if os.environ.get(variable, "").strip():
+            return os.environ[variable].strip()
+    return None
+
+
+def early_src_dir(config: pytest.Config, namespace: object) -> Path | None:
+    """The source folder as far as it can be known before pytest parses its options (for measuring coverage
+    from the very start); None when it cannot be known yet or is wrong (the real resolution reports that)."""
+    resolver = _Resolver(config)
+    resolver.cli = lambda name: getattr(namespace, name, None)
+    try:
+        app, _ = resolver.raw("app")
+        return _src_dir(resolver, app)
+    except GateUsageError:
+        return None

@@ -22,7 +22,10 @@ import httpx
 from pytest_backend_agent.backend.client import CLIENT_EXTENSION
 from pytest_backend_agent.errors import GateUsageError
 
-__all__ = ["AsgiTransport", "WsgiTransport", "is_asgi"]
+__all__ = ["GATE_REQUEST", "AsgiTransport", "WsgiTransport", "is_asgi"]
+
+GATE_REQUEST = "backend_gate.request"
+"""Key set in the ASGI scope / WSGI environ of every request the gate sends, so observers can leave them out."""
 
 _ADDRESSES = itertools.count(1)
 _FIXED_CLIENT: contextvars.ContextVar[str | None] = contextvars.ContextVar("backend_gate_client", default=None)
@@ -56,6 +59,7 @@ class _DistinctClients:
         if scope.get("type") == "http":
             scope = dict(scope)
             scope["client"] = (_FIXED_CLIENT.get() or client_address(), 50000)
+            scope[GATE_REQUEST] = True
         await self.app(scope, receive, send)
 
 
@@ -127,6 +131,7 @@ class _DistinctWsgiClients:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         environ["REMOTE_ADDR"] = _FIXED_CLIENT.get() or client_address()
+        environ[GATE_REQUEST] = True
         return self.app(environ, start_response)
 
 

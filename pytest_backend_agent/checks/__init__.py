@@ -1,21 +1,36 @@
 """Check families. Each family returns :class:`CheckSpec` objects; pytest items only wrap them.
 
-A family may also do work around the session: ``start`` runs at session start in every process that runs gate
-items (start a slow tool in the background); ``worker_output`` returns JSON-able data a pytest-xdist worker
-sends to the controller at its end; ``finish`` runs on the controller (or the only process) at session end and
-returns outcomes judged there (coverage after the project's tests), given every worker's output.
+A family may also do work around the session:
+
+- ``start`` runs once per session, when collection has ended, given the family's selected specs (none: not
+  called): in the only process, or on the pytest-xdist controller once the first worker has collected (the
+  controller runs no items, so it has time to spare). It starts slow tools through ``context.background``,
+  whose results every process can read, so a tool runs once however many workers there are.
+- ``process_start`` runs in every process that runs items, after collection and before its first test, before
+  the gate opens the backend there: per-process observation of the project's own tests.
+- ``around_test`` is a context manager entered around each of the project's own tests (setup to teardown),
+  given its node id; ``around_gate`` one entered around the gate's own work (opening the backend, each gate
+  check's call), e.g. to pause coverage.
+- ``worker_output`` returns JSON-able data a pytest-xdist worker sends to the controller at its end.
+- ``finish`` runs on the controller (or the only process) at session end and returns outcomes judged there
+  (coverage after the project's tests), given every worker's output.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pytest_backend_agent.checks import own_tests
 from pytest_backend_agent.checks.base import CheckSpec, run_check
 from pytest_backend_agent.checks.contract import contract_checks
 from pytest_backend_agent.checks.data import data_checks
+from pytest_backend_agent.checks.docstrings import docstring_checks
 from pytest_backend_agent.checks.fuzz import fuzz_checks
+from pytest_backend_agent.checks.quality import TOOLS, quality_checks
+from pytest_backend_agent.checks.quality import start as start_quality
 from pytest_backend_agent.checks.security import security_checks
 from pytest_backend_agent.packet.model import Packet
 
@@ -33,9 +48,12 @@ class Family:
 
     name: str
     specs: Callable[[Packet, Settings], list[CheckSpec]]
-    start: Callable[[GateContext], None] | None = None
+    start: Callable[[GateContext, list[CheckSpec]], None] | None = None
     worker_output: Callable[[GateContext], Any] | None = None
     finish: Callable[[GateContext, list[Any]], list[CheckOutcome]] | None = None
+    process_start: Callable[[GateContext], None] | None = None
+    around_test: Callable[[GateContext, str], AbstractContextManager[None]] | None = None
+    around_gate: Callable[[GateContext], AbstractContextManager[None]] | None = None
 
 
 FAMILIES: tuple[Family, ...] = (
@@ -43,6 +61,18 @@ FAMILIES: tuple[Family, ...] = (
     Family("data", lambda packet, settings: data_checks(packet)),
     Family("fuzz", fuzz_checks),
     Family("security", security_checks),
+    Family(
+        "quality",
+        lambda packet, settings: (
+            (quality_checks(packet, settings) + docstring_checks(packet, settings)) if settings.quality_enabled else []
+        ),
+        start=lambda context, specs: start_quality(context, [spec for spec in specs if spec.name in TOOLS]),
+        worker_output=own_tests.worker_output,
+        finish=lambda context, outputs: own_tests.finish(context, outputs) if context.settings.quality_enabled else [],
+        process_start=lambda context: own_tests.process_start(context) if context.settings.quality_enabled else None,
+        around_test=own_tests.around_test,
+        around_gate=own_tests.around_gate,
+    ),
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
@@ -26,6 +27,8 @@ class CheckSpec:
     target: str
     run: Callable[[GateContext], CheckOutcome]
     endpoint: str | None = None
+    location: Path | None = None
+    """The file or folder the check is about when it is not a packet endpoint (a source folder)."""
 
     @property
     def item_name(self) -> str:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_backend_agent.background import Background
 from pytest_backend_agent.redact import Redactor
 
 if TYPE_CHECKING:
@@ -82,16 +84,26 @@ class Credentials:
 
 
 class GateContext:
-    """Per-process state the checks share. The backend is opened on first use and closed at session end."""
+    """Per-process state the checks share. The backend is opened on first use and closed at session end.
+
+    ``background`` holds the session's background tool runs; an xdist worker is handed the controller's folder
+    (``work_dir``) so that it reads the results of tools the controller started.
+    """
 
     def __init__(
-        self, config: pytest.Config, settings: Settings, loaded: LoadedPacket, design: OpenApiIndex | None
+        self,
+        config: pytest.Config,
+        settings: Settings,
+        loaded: LoadedPacket,
+        design: OpenApiIndex | None,
+        work_dir: Path | None = None,
     ) -> None:
         self.config = config
         self.settings = settings
         self.loaded = loaded
         self.packet = loaded.packet
         self.design = design
+        self.background = Background(work_dir)
         self.redactor = Redactor()
         self.credentials = Credentials(self)
         self._backend: Backend | None = None
@@ -100,6 +112,8 @@ class GateContext:
         self.cache: dict[str, Any] = {}
         """Per-process objects a family builds once (e.g. the fuzzing schema)."""
         self.shared: dict[str, Any] = {}  # results checks of one family share (a scan run once per process)
+        self.deselected_tests = 0
+        """How many of the project's own tests this process deselected (-k, -m, --lf)."""
 
     def redact(self, text: str) -> str:
         """``text`` with every secret the gate knows masked."""

@@ -7,7 +7,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from pytest_backend_agent import __version__
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Severity
@@ -29,6 +29,7 @@ from pytest_backend_agent.report.model import (
     ToolInfo,
 )
 from pytest_backend_agent.report.project_files import (
+    added_since,
     find_dependencies,
     find_migrations,
     observe_integrations,
@@ -40,12 +41,13 @@ __all__ = ["CLASSIFICATION_RULE", "OwnTests", "RunFacts", "build_report", "class
 
 CLASSIFICATION_RULE = (
     "a test marked unit, integration or api (pytest markers) counts as that kind; otherwise a test under a folder "
-    "named unit, integration (or e2e) or api counts as that kind; every other test counts as unit"
+    "named unit, integration (or e2e) or api counts as that kind; otherwise a test that sent a request to the "
+    "in-process app counts as api; every other test counts as unit"
 )
 _KINDS = ("unit", "integration", "api")
 
 
-def classify_test(nodeid: str, keywords: Iterable[str]) -> str:
+def classify_test(nodeid: str, keywords: Iterable[str], sent_requests: bool = False) -> str:
     """Sort one of the project's own tests into unit, integration or api (see :data:`CLASSIFICATION_RULE`)."""
     names = set(keywords)
     for kind in _KINDS:
@@ -57,27 +59,28 @@ def classify_test(nodeid: str, keywords: Iterable[str]) -> str:
             return "integration"
         if part in _KINDS:
             return part
-    return "unit"
+    return "api" if sent_requests else "unit"
 
 
 @dataclass
 class OwnTests:
-    """Outcomes of the project's own tests, by kind."""
+    """Outcomes of the project's own tests; sorted into kinds once it is known which sent requests."""
 
-    counts: dict[str, dict[str, int]] = field(
-        default_factory=lambda: {kind: {"passed": 0, "failed": 0, "skipped": 0} for kind in _KINDS}
-    )
+    tests: list[tuple[str, list[str], str]] = field(default_factory=list)
     failed_ids: list[str] = field(default_factory=list)
 
     def add(self, nodeid: str, keywords: Iterable[str], outcome: str) -> None:
-        """Count one test's final outcome (``passed``, ``failed`` or ``skipped``)."""
-        self.counts[classify_test(nodeid, keywords)][outcome] += 1
+        """Record one test's final outcome (``passed``, ``failed`` or ``skipped``)."""
+        self.tests.append((nodeid, list(keywords), outcome))
         if outcome == "failed":
             self.failed_ids.append(nodeid)
 
-    def count(self, kind: str) -> TestCount:
-        """The tally of one kind."""
-        c = self.counts[kind]
+    def count(self, kind: str, requesting: frozenset[str] = frozenset()) -> TestCount:
+        """The tally of one kind (``requesting``: the tests observed sending requests to the app)."""
+        c = {"passed": 0, "failed": 0, "skipped": 0}
+        for nodeid, keywords, outcome in self.tests:
+            if classify_test(nodeid, keywords, nodeid in requesting) == kind:
+                c[outcome] += 1
         return TestCount(count=sum(c.values()), passed=c["passed"], failed=c["failed"], skipped=c["skipped"])
 
 
@@ -328,29 +331,72 @@ def _performance(facts: RunFacts) -> list[str]:
 
 
 def _known_issues(facts: RunFacts) -> list[str]:
-    """One line per cause: a finding that several endpoints share (same check and title) is one line naming them."""
-    causes: dict[tuple[str, str, Severity], list[str]] = {}
+    """One line per failing item: its error finding when it has exactly one, else its summary. Items failing for
+    the same cause (same check and title, e.g. one fuzzing failure on several operations) share one line naming
+    every place. Then one line per warning cause."""
+    errors: list[str | tuple[str, str]] = []  # a cause key stands where its first item was
+    causes: dict[tuple[str, str], list[str]] = {}
+    warning_causes: dict[tuple[str, str], list[str]] = {}
     for _, outcome in facts.outcomes:
+        found = [f for f in outcome.findings if f.severity is Severity.ERROR]
         for finding in outcome.findings:
-            causes.setdefault((finding.check, finding.title, finding.severity), []).append(finding.location.describe())
-    errors: list[str] = []
-    warnings: list[str] = []
-    for (check, title, severity), places in causes.items():
-        line = f"[{check}] {', '.join(dict.fromkeys(places))}: {title}"
-        (errors if severity is Severity.ERROR else warnings).append(
-            line if severity is Severity.ERROR else f"(warning) {line}"
-        )
-    for _, outcome in facts.outcomes:
-        if outcome.status is CheckStatus.FAILED and not outcome.findings:
-            errors.append(f"[{outcome.check}] {outcome.target}: {outcome.summary}")
+            if finding.severity is Severity.WARNING:
+                warning_causes.setdefault((finding.check, finding.title), []).append(finding.location.describe())
+        if len(found) == 1:
+            key = (found[0].check, found[0].title)
+            if key not in causes:
+                errors.append(key)
+            causes.setdefault(key, []).append(found[0].location.describe())
+        elif found or outcome.status is CheckStatus.FAILED:
+            line = f"[{outcome.check}] {outcome.target}: {outcome.summary}"
+            if found and (found[0].location.file or found[0].location.endpoint or "") not in outcome.summary:
+                line += f" (first: {found[0].location.describe()}: {found[0].title})"
+            errors.append(line)
+    lines = [
+        entry if isinstance(entry, str) else f"[{entry[0]}] {', '.join(dict.fromkeys(causes[entry]))}: {entry[1]}"
+        for entry in errors
+    ]
+    warnings = [
+        f"(warning) [{check}] {', '.join(dict.fromkeys(places))}: {title}"
+        for (check, title), places in warning_causes.items()
+    ]
     own = facts.own_tests.failed_ids
     if own:
-        errors.append(
+        lines.append(
             f"[tests] {len(own)} of the project's own tests failed: "
             + ", ".join(own[:10])
             + (" ..." if len(own) > 10 else "")
         )
-    return errors + warnings
+    return lines + warnings
+
+
+def _coverage_fields(outcome: CheckOutcome | None) -> dict[str, Any]:
+    """``testing_coverage``'s coverage fields from the ``quality.coverage`` outcome."""
+    if outcome is None:
+        return {"coverage_percent": None, "coverage_status": "not verified: quality.coverage did not run"}
+    seen = outcome.observations
+    if "percent" not in seen:
+        return {"coverage_percent": None, "coverage_status": f"not verified: {outcome.summary}"}
+    return {
+        "coverage_percent": seen["percent"],
+        "coverage_status": f"{outcome.status.value}: {seen['method']}",
+        "line_coverage_percent": seen.get("line_percent"),
+        "branch_coverage_percent": seen.get("branch_percent"),
+        "coverage_min_percent": seen.get("threshold"),
+    }
+
+
+def _endpoint_test_fields(outcome: CheckOutcome | None) -> dict[str, Any]:
+    """``testing_coverage``'s endpoint fields from the ``quality.endpoint_tests`` outcome."""
+    if outcome is None:
+        return {"endpoint_tests_status": "not verified: quality.endpoint_tests did not run"}
+    if outcome.status is CheckStatus.NOT_VERIFIED:
+        return {"endpoint_tests_status": f"not verified: {outcome.summary}"}
+    return {
+        "endpoints_tested": list(outcome.observations.get("tested", {})),
+        "endpoints_untested": list(outcome.observations.get("untested", [])),
+        "endpoint_tests_status": f"{outcome.status.value}: observed on the in-process app: {outcome.summary}",
+    }
 
 
 def build_report(facts: RunFacts) -> BackendReport:
@@ -379,22 +425,26 @@ def build_report(facts: RunFacts) -> BackendReport:
         packet_path = str(facts.loaded.path)
     findings = [f for _, o in facts.outcomes for f in o.findings]
     own = facts.own_tests
+    coverage = next((o for _, o in facts.outcomes if o.check == "quality.coverage"), None)
+    tested = next((o for _, o in facts.outcomes if o.check == "quality.endpoint_tests"), None)
+    requesting = frozenset(tested.observations.get("requesting_tests", [])) if tested is not None else frozenset()
+    dependencies, dependencies_basis = added_since(root, find_dependencies(root), settings.base_ref)
     return BackendReport(
         api_endpoints_implemented=_endpoints(facts),
         data_models_created=_data_models(facts),
         database_migrations=find_migrations(root),
         external_integrations=observe_integrations(packet.integrations, settings.src_dir),
         testing_coverage=TestingCoverage(
-            unit_tests=own.count("unit"),
-            integration_tests=own.count("integration"),
-            api_tests=own.count("api"),
-            coverage_percent=None,
-            coverage_status="not verified: the gate does not measure coverage yet",
+            unit_tests=own.count("unit", requesting),
+            integration_tests=own.count("integration", requesting),
+            api_tests=own.count("api", requesting),
+            **_coverage_fields(coverage),
+            **_endpoint_test_fields(tested),
             classification=CLASSIFICATION_RULE,
         ),
         security_measures=_security(facts),
         known_issues=_known_issues(facts),
-        dependencies_added=find_dependencies(root),
+        dependencies_added=dependencies,
         performance_notes=_performance(facts),
         gate=GateSection(
             verdict=verdict,
@@ -406,6 +456,7 @@ def build_report(facts: RunFacts) -> BackendReport:
             finished_at=facts.finished_at,
             duration_s=round(facts.duration_s, 3),
             families=families,
+            dependencies_basis=dependencies_basis,
             checks=[CheckRecord(nodeid=nodeid, **outcome.model_dump()) for nodeid, outcome in facts.outcomes],
             findings=findings,
             fuzz_seed=next(

@@ -100,8 +100,27 @@ class TestingCoverage(_Closed):
     unit_tests: TestCount
     integration_tests: TestCount
     api_tests: TestCount
-    coverage_percent: float | None = Field(description="Line coverage of the backend's source (None: not measured)")
+    coverage_percent: float | None = Field(
+        description="Coverage of the backend's source by its own tests as coverage.py totals it: covered lines and "
+        "branches over all lines and branches (None: not measured)"
+    )
     coverage_status: str = Field(description="How coverage was obtained, or why it is not verified")
+    line_coverage_percent: float | None = Field(default=None, description="Covered lines over all lines")
+    branch_coverage_percent: float | None = Field(
+        default=None, description="Covered branches over all branches (None: branches not measured)"
+    )
+    coverage_min_percent: float | None = Field(
+        default=None, description="The threshold coverage_percent was held against (None: not judged)"
+    )
+    endpoints_tested: list[str] = Field(
+        default_factory=list, description="Packet endpoints (METHOD /path) the project's own tests sent requests to"
+    )
+    endpoints_untested: list[str] = Field(
+        default_factory=list, description="Packet endpoints none of the project's own tests called"
+    )
+    endpoint_tests_status: str = Field(
+        default="not verified", description="How endpoints_tested was observed, or why it is not verified"
+    )
     classification: str = Field(description="The rule that sorted tests into unit, integration and API")
 
 
@@ -170,6 +189,10 @@ class GateSection(_Closed):
     finished_at: str = Field(description="ISO 8601 UTC")
     duration_s: float = Field(ge=0)
     families: dict[str, FamilyCount]
+    dependencies_basis: str = Field(
+        default="",
+        description="How dependencies_added was filled: every declared dependency, or those added since a git base ref",
+    )
     checks: list[CheckRecord]
     findings: list[Finding]
     fuzz_seed: int | None = Field(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import configparser
 import re
+import subprocess
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 from pytest_backend_agent.packet.model import Integration
 from pytest_backend_agent.report.model import Dependency, ExternalIntegration, Migration
 
-__all__ = ["find_dependencies", "find_migrations", "observe_integrations", "project_root"]
+__all__ = ["added_since", "find_dependencies", "find_migrations", "observe_integrations", "project_root"]
 
 _SKIP = {
     ".git",
@@ -98,30 +99,93 @@ def _split(requirement: str) -> tuple[str, str] | None:
     return name, str(parsed.specifier)
 
 
-def find_dependencies(root: Path) -> list[Dependency]:
-    """Runtime dependencies declared in ``pyproject.toml`` ([project]) and ``requirements*.txt``."""
+def _declared(name: str, text: str) -> list[Dependency]:
+    """The runtime dependencies one file declares (``pyproject.toml`` or a ``requirements*.txt``)."""
     declared: list[Dependency] = []
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
+    if name == "pyproject.toml":
         try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError:
             data = {}
         for requirement in data.get("project", {}).get("dependencies", []) or []:
             split = _split(str(requirement))
             if split:
-                declared.append(Dependency(name=split[0], specifier=split[1], declared_in="pyproject.toml"))
-    for requirements in sorted(root.glob("requirements*.txt")):
-        if "dev" in requirements.name or "test" in requirements.name:
+                declared.append(Dependency(name=split[0], specifier=split[1], declared_in=name))
+        return declared
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line or line.startswith("-"):
             continue
-        for line in requirements.read_text(encoding="utf-8", errors="replace").splitlines():
-            line = line.split("#", 1)[0].strip()
-            if not line or line.startswith("-"):
-                continue
-            split = _split(line)
-            if split:
-                declared.append(Dependency(name=split[0], specifier=split[1], declared_in=requirements.name))
+        split = _split(line)
+        if split:
+            declared.append(Dependency(name=split[0], specifier=split[1], declared_in=name))
     return declared
+
+
+def _dependency_files(root: Path) -> list[Path]:
+    files = [root / "pyproject.toml"] if (root / "pyproject.toml").is_file() else []
+    files.extend(
+        path for path in sorted(root.glob("requirements*.txt")) if "dev" not in path.name and "test" not in path.name
+    )
+    return files
+
+
+def find_dependencies(root: Path) -> list[Dependency]:
+    """Runtime dependencies declared in ``pyproject.toml`` ([project]) and ``requirements*.txt``."""
+    return [
+        dependency
+        for path in _dependency_files(root)
+        for dependency in _declared(path.name, path.read_text(encoding="utf-8", errors="replace"))
+    ]
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(  # noqa: S603 - git with fixed arguments, no shell
+            ["git", "-C", str(root), *args],  # noqa: S607 - git from PATH, as a developer runs it
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def _canonical(name: str) -> str:
+    from packaging.utils import canonicalize_name
+
+    return canonicalize_name(name.split("[", 1)[0])
+
+
+def added_since(root: Path, declared: list[Dependency], ref: str | None) -> tuple[list[Dependency], str]:
+    """The dependencies of ``declared`` that the same files did not declare at git ``ref``, and how that was
+    decided; every declared dependency when there is no ref or git cannot answer."""
+    everything = "every dependency the backend declares (no git base ref: --backend-base, $GITHUB_BASE_REF)"
+    if ref is None:
+        return declared, everything
+    top = _git(root, "rev-parse", "--show-toplevel")
+    if top is None:
+        return declared, f"every dependency the backend declares ({root} is not in a git repository)"
+    resolved = next(
+        (
+            name
+            for name in (ref, f"origin/{ref}")
+            if _git(root, "rev-parse", "--verify", "--quiet", f"{name}^{{commit}}")
+        ),
+        None,
+    )
+    if resolved is None:
+        return declared, f"every dependency the backend declares (git knows no ref {ref!r} or origin/{ref})"
+    before: set[str] = set()
+    for path in _dependency_files(root):
+        relative = path.resolve().relative_to(Path(top.strip()).resolve()).as_posix()
+        text = _git(root, "show", f"{resolved}:{relative}")
+        if text is not None:
+            before.update(_canonical(d.name) for d in _declared(path.name, text))
+    added = [d for d in declared if _canonical(d.name) not in before]
+    return added, f"dependencies added since git {resolved} ({len(added)} of {len(declared)} declared)"
 
 
 _INTEGRATION_MODULES = {

@@ -6,7 +6,10 @@ from pathlib import Path
 
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Severity
 
-__all__ = ["summary_lines"]
+__all__ = ["SHOWN", "summary_lines"]
+
+SHOWN = 10
+"""Findings shown per failed check; the report holds them all."""
 
 
 def _shown(path: Path, rootdir: Path) -> str:
@@ -44,10 +47,14 @@ def summary_lines(
         lines.append(("failed:", {"red": True, "bold": True}))
         for outcome in failed:
             errors = [f for f in outcome.findings if f.severity is Severity.ERROR] or outcome.findings
-            for finding in errors or []:
+            for finding in errors[:SHOWN]:
                 lines.append((f"  {finding.one_line()}", {"red": True}))
                 if finding.fix:
                     lines.append((f"      fix: {finding.fix}", {}))
+            if len(errors) > SHOWN:
+                lines.append(
+                    (f"  ... and {len(errors) - SHOWN} more from {outcome.check} (see the report)", {"red": True})
+                )
             if not errors:
                 lines.append((f"  [{outcome.check}] {outcome.target}: {outcome.summary}", {"red": True}))
     unverified = [o for o in outcomes if o.status is CheckStatus.NOT_VERIFIED]

@@ -268,7 +268,8 @@ def security_project(pytester: pytest.Pytester) -> SecurityProject:
         packet_path.parent.mkdir(parents=True, exist_ok=True)
         packet_path.write_text(json.dumps(security_packet(), indent=2))
         # Fuzzing is off here as in backends.py: these tests judge the security family (fuzz tests run separately).
-        keys = {"backend_app": "sec_app.main:app", "backend_src": "sec_app", "backend_no_fuzz": "true", **(ini or {})}
+        keys = {"backend_app": "sec_app.main:app", "backend_src": "sec_app", "backend_no_fuzz": "true",
+                "backend_no_quality": "true", **(ini or {})}
         lines = "\n".join(f'{key} = "{value}"' for key, value in keys.items())
         (root / "pyproject.toml").write_text(f"[tool.pytest.ini_options]\n{lines}\naddopts = \"-p no:cacheprovider\"\n")
         return root

@@ -125,7 +125,7 @@ def test_remote_url_is_refused_without_allow_remote(pytester: pytest.Pytester, g
 
 def test_report_option_swallowing_a_test_path(pytester: pytest.Pytester, gate_project: GateProject) -> None:
     root = gate_project()
-    (root / "tests").mkdir()
+    (root / "tests").mkdir(exist_ok=True)
     result = pytester.runpytest("--backend-report", "tests")
     assert_clean_error(result, root, "*--backend-report took 'tests' as the report path*--backend-report=PATH*")
 

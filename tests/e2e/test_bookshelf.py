@@ -26,7 +26,8 @@ def test_bookshelf_passes_the_gate(pytester: pytest.Pytester, bookshelf: Path) -
     result = pytester.runpytest_subprocess("--backend-report", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
     result.stdout.fnmatch_lines(
-        ["*= backend gate =*", "contract*22*0*0", "data*1*0*0", "fuzz*7*0*0", "security*21*0*0", "gate PASSED*"]
+        ["*= backend gate =*", "contract*22*0*0", "data*1*0*0", "fuzz*7*0*0", "quality*6*0*0", "security*21*0*0",
+         "gate PASSED*"]
     )
     report = read_report(bookshelf)
     validate_report(report)
@@ -53,5 +54,15 @@ def test_bookshelf_under_xdist_gives_the_same_verdict(pytester: pytest.Pytester,
     report = read_report(bookshelf)
     validate_report(report)
     assert report["gate"]["verdict"] == "passed"
-    assert len(report["gate"]["checks"]) == 51
-    assert len({c["nodeid"] for c in report["gate"]["checks"]}) == 51
+    assert len(report["gate"]["checks"]) == 57
+    assert len({c["nodeid"] for c in report["gate"]["checks"]}) == 57
+    assert {c["nodeid"]: c["status"] for c in report["gate"]["checks"] if c["family"] == "quality"} == {
+        "backend-gate::ruff[bookshelf]": "passed",
+        "backend-gate::format[bookshelf]": "passed",
+        "backend-gate::mypy[bookshelf]": "passed",
+        "backend-gate::docstrings[bookshelf]": "passed",
+        "backend-gate::quality.coverage[bookshelf]": "passed",
+        "backend-gate::quality.endpoint_tests[own tests]": "passed",
+    }
+    assert report["testing_coverage"]["coverage_percent"] > 95
+    assert report["testing_coverage"]["endpoints_untested"] == []

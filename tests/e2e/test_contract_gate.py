@@ -12,9 +12,10 @@ pytestmark = pytest.mark.e2e
 def test_clean_backend_passes_with_zero_findings(pytester: pytest.Pytester, gate_project: GateProject) -> None:
     root = gate_project()
     result = pytester.runpytest("--backend-report", "-rs")
-    result.assert_outcomes(passed=34, skipped=5)
+    result.assert_outcomes(passed=42, skipped=5)
     result.stdout.fnmatch_lines(
-        ["*= backend gate =*", "contract*16*0*0", "data*1*0*0", "fuzz*0*0*5", "security*17*0*0", "gate PASSED*"]
+        ["*= backend gate =*", "contract*16*0*0", "data*1*0*0", "fuzz*0*0*5", "quality*6*0*0", "security*17*0*0",
+         "gate PASSED*"]
     )
     report = read_report(root)
     validate_report(report)
@@ -115,7 +116,15 @@ def test_selection_with_k_runs_only_the_chosen_checks(pytester: pytest.Pytester,
     result = pytester.runpytest("--backend-report", "-k", "auth")
     result.assert_outcomes(passed=9)
     report = read_report(root)
-    assert {c["check"] for c in report["gate"]["checks"]} == {"contract.auth", "security.authn"}
+    statuses: dict[str, set[str]] = {}
+    for c in report["gate"]["checks"]:
+        statuses.setdefault(c["check"], set()).add(c["status"])
+    # The session-end judgments describe the whole suite: with the project's tests deselected they are not judged.
+    assert statuses == {
+        "contract.auth": {"passed"}, "security.authn": {"passed"},
+        "quality.coverage": {"not verified"}, "quality.endpoint_tests": {"not verified"},
+    }
+    assert report["testing_coverage"]["coverage_status"].startswith("not verified: 4 of the project's own tests")
 
 
 def test_missing_endpoint_fails_once_not_in_every_check(pytester: pytest.Pytester, gate_project: GateProject) -> None:
@@ -133,7 +142,9 @@ def test_report_path_from_ini_and_run_from_a_subfolder(pytester: pytest.Pytester
     (root / "sub").mkdir()
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root / "sub")
-        result = pytester.runpytest("--backend-report", f"--rootdir={root}", "-c", str(root / "pyproject.toml"))
+        result = pytester.runpytest(
+            str(root / "tests"), "--backend-report", f"--rootdir={root}", "-c", str(root / "pyproject.toml")
+        )
     assert result.ret == pytest.ExitCode.OK
     assert (root / "out" / "gate.json").is_file()
     assert not (root / "sub" / "ARTIFACTS").exists()

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 def test_plain_run_is_untouched(pytester: pytest.Pytester, gate_project: GateProject) -> None:
     """No option: no gate items, no report, and nothing heavy imported."""
-    root = gate_project()
+    root = gate_project(own_tests=False)
     pytester.makepyfile(test_plain="""
         import sys
 
@@ -31,7 +31,7 @@ def test_plain_run_is_untouched(pytester: pytest.Pytester, gate_project: GatePro
 
 
 def test_disabled_plugin_leaves_the_conftest_working(pytester: pytest.Pytester, gate_project: GateProject) -> None:
-    gate_project()
+    gate_project(own_tests=False)
     pytester.makepyfile(test_plain="def test_one():\n    pass\n")
     result = pytester.runpytest("-p", "no:backend_agent", "-W", "ignore::pytest.PytestConfigWarning")
     result.assert_outcomes(passed=1)
@@ -61,7 +61,7 @@ def test_server_started_by_the_gate(pytester: pytest.Pytester, gate_project: Gat
     root = gate_project(ini={"backend_app": "", "backend_command":
                              f"{sys.executable} -m uvicorn library_app.main:app --port {{port}} --log-level warning"})
     result = pytester.runpytest("--backend-report")
-    result.assert_outcomes(passed=34, skipped=5)
+    result.assert_outcomes(passed=42, skipped=5)
     report = read_report(root)
     assert report["gate"]["backend"]["mode"] == "server started by the gate"
     assert report["gate"]["verdict"] == "passed"
