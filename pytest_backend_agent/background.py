@@ -42,7 +42,7 @@ class Background:
         self._folder = folder
         self._owned = folder is None
         self._lock = threading.Lock()
-        self._runs: list[tuple[subprocess.Popen[str], threading.Thread]] = []
+        self._runs: list[tuple[subprocess.Popen[bytes], threading.Thread]] = []
 
     @property
     def folder(self) -> Path:
@@ -56,31 +56,36 @@ class Background:
         return self.folder / f"{name}.json"
 
     def start(self, name: str, command: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
-        """Start ``command`` in ``cwd``; its :class:`ToolResult` is written as ``name`` when it ends."""
+        """Start ``command`` in ``cwd``; its :class:`ToolResult` is written as ``name`` when it ends.
+
+        Its output goes to files, not pipes, and only the tool's own exit is awaited: a process it leaves running
+        (mypy's workers) keeps inherited pipes open, which would hold the result back.
+        """
         path = self._path(name)  # decided here, before the run: its thread writes exactly there
         started = time.monotonic()
+        stdout = path.with_suffix(".stdout").open("w+b")
+        stderr = path.with_suffix(".stderr").open("w+b")
         try:
             process = subprocess.Popen(  # noqa: S603 - the gate's own tool commands, no shell
-                command,
-                cwd=cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                encoding="utf-8",
-                errors="replace",
+                command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr
             )
         except OSError as error:
+            stdout.close()
+            stderr.close()
             _write(path, ToolResult(command, str(cwd), None, "", "", 0.0, f"{type(error).__name__}: {error}"))
             return
 
         def wait() -> None:
-            stdout, stderr = process.communicate()
+            returncode = process.wait()
             duration = round(time.monotonic() - started, 3)
             try:
-                _write(path, ToolResult(command, str(cwd), process.returncode, stdout, stderr, duration))
-            except OSError:  # the folder was removed: the session is over and nobody waits for it
+                texts = []
+                for output in (stdout, stderr):
+                    output.seek(0)
+                    texts.append(output.read().decode("utf-8", errors="replace"))
+                    output.close()
+                _write(path, ToolResult(command, str(cwd), returncode, texts[0], texts[1], duration))
+            except (OSError, ValueError):  # the folder was removed: the session is over and nobody waits for it
                 pass
 
         thread = threading.Thread(target=wait, name=f"backend-gate-{name}", daemon=True)

@@ -16,6 +16,7 @@ from pytest_backend_agent.checks.base import CheckSpec
 from pytest_backend_agent.checks.context import GateContext
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Finding, Location, Severity
 from pytest_backend_agent.packet.model import Packet
+from pytest_backend_agent.report.project_files import project_root, shown_path
 from pytest_backend_agent.settings import Settings
 
 __all__ = ["DocstringCoverage", "docstring_checks", "docstring_coverage"]
@@ -109,8 +110,6 @@ def docstring_coverage(src: Path, root: Path) -> DocstringCoverage:
 
 def check_docstrings(context: GateContext) -> CheckOutcome:
     """Report the docstring coverage; fail under ``--backend-docstring-min`` when it is set."""
-    from pytest_backend_agent.report.project_files import project_root
-
     settings = context.settings
     src = settings.src_dir
     if src is None:
@@ -122,7 +121,7 @@ def check_docstrings(context: GateContext) -> CheckOutcome:
             summary="no source folder to read: set --backend-src (ini backend_src)",
         )
     root = project_root(settings.rootdir, src)
-    target = _shown(src, root)
+    target = shown_path(src, root)
     found = docstring_coverage(src, root)
     threshold = settings.docstring_min
     figure = (
@@ -173,17 +172,8 @@ def check_docstrings(context: GateContext) -> CheckOutcome:
     )
 
 
-def _shown(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix() or "."
-    except ValueError:
-        return str(path)
-
-
 def docstring_checks(packet: Packet, settings: Settings) -> list[CheckSpec]:
     """One item reading the docstrings of the source folder."""
-    from pytest_backend_agent.report.project_files import project_root
-
     src = settings.src_dir
-    target = _shown(src, project_root(settings.rootdir, src)) if src is not None else "src"
+    target = shown_path(src, project_root(settings.rootdir, src)) if src is not None else "src"
     return [CheckSpec(check=CHECK, family=FAMILY, name="docstrings", target=target, run=check_docstrings, location=src)]

@@ -33,6 +33,7 @@ from pytest_backend_agent.checks.coverage import (
 from pytest_backend_agent.checks.endpoint_tests import RequestRecorder, judge_endpoint_tests
 from pytest_backend_agent.errors import GateUsageError
 from pytest_backend_agent.findings import CheckOutcome
+from pytest_backend_agent.report.project_files import project_root, shown_path
 
 if TYPE_CHECKING:
     from pytest_backend_agent.checks.context import GateContext
@@ -61,9 +62,12 @@ def _observer(config: pytest.Config) -> Observer:
     return observer
 
 
-def _root(src: Path, rootdir: Path) -> Path:
-    from pytest_backend_agent.report.project_files import project_root
+def _measurement(config: pytest.Config) -> Measurement | None:
+    """This process's coverage measurement: taken over by ``process_start``, or still the early one."""
+    return _observer(config).measurement or config.stash.get(MEASUREMENT_KEY, None)
 
+
+def _root(src: Path, rootdir: Path) -> Path:
     return project_root(rootdir, src)
 
 
@@ -147,7 +151,7 @@ def around_test(context: GateContext, nodeid: str) -> Iterator[None]:
 @contextlib.contextmanager
 def around_gate(context: GateContext) -> Iterator[None]:
     """While the gate does its own work, coverage pauses (the gate's requests must not count)."""
-    measurement = _observer(context.config).measurement or context.config.stash.get(MEASUREMENT_KEY, None)
+    measurement = _measurement(context.config)
     controller = _cov_controller(context.config)
     if measurement is not None:
         measurement.pause()
@@ -166,7 +170,7 @@ def worker_output(context: GateContext) -> dict[str, Any]:
     """What an xdist worker observed: its coverage data, the requests of its tests, what it deselected."""
     observer = _observer(context.config)
     observer.recorder.uninstall()
-    measurement = observer.measurement or context.config.stash.get(MEASUREMENT_KEY, None)
+    measurement = _measurement(context.config)
     return {
         "coverage": measurement.dumps() if measurement is not None else None,
         "coverage_problem": observer.coverage_problem,
@@ -195,7 +199,7 @@ def finish(context: GateContext, outputs: list[Any]) -> list[CheckOutcome]:
     settings = context.settings
     src = settings.src_dir
     root = _root(src, settings.rootdir) if src is not None else settings.rootdir
-    target = _shown(src, root) if src is not None else "src"
+    target = shown_path(src, root) if src is not None else "src"
     deselected = context.deselected_tests + sum(int(o.get("deselected", 0)) for o in outputs)
     if deselected:
         why = (
@@ -246,7 +250,7 @@ def _judge_coverage(
             "gate's own checks were not measured"
         )
     else:
-        measurement = observer.measurement or context.config.stash.get(MEASUREMENT_KEY, None)
+        measurement = _measurement(context.config)
         if measurement is None:
             measurement = start_measurement(src, root)  # the controller measured nothing itself: only combine
             if measurement is None:
@@ -290,10 +294,3 @@ def _judge_endpoints(context: GateContext, observer: Observer, outputs: list[Any
     if not outputs and not observer.started and problem is None:
         problem = "no process of this run observed the project's own tests"
     return judge_endpoint_tests(context.packet.api.endpoints, hits, problem)
-
-
-def _shown(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix() or "."
-    except ValueError:
-        return str(path)

@@ -29,6 +29,7 @@ from pytest_backend_agent.checks.base import CheckSpec
 from pytest_backend_agent.checks.context import GateContext
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Finding, Location, Severity
 from pytest_backend_agent.packet.model import Packet
+from pytest_backend_agent.report.project_files import project_root, shown_path
 from pytest_backend_agent.settings import Settings
 
 __all__ = [
@@ -318,21 +319,12 @@ TOOLS: dict[str, Tool] = {
 }  # fmt: skip
 
 
-def _shown(path: Path, rootdir: Path) -> str:
-    try:
-        return path.relative_to(rootdir).as_posix() or "."
-    except ValueError:
-        return str(path)
-
-
 def _where(settings: Settings) -> tuple[Path, str] | None:
     """The folder a tool runs in (the backend's project root, where its configuration is) and its target."""
     if settings.src_dir is None:
         return None
-    from pytest_backend_agent.report.project_files import project_root
-
     cwd = project_root(settings.rootdir, settings.src_dir)
-    return cwd, _shown(settings.src_dir, cwd)
+    return cwd, shown_path(settings.src_dir, cwd)
 
 
 def start(context: GateContext, specs: list[CheckSpec]) -> None:
@@ -357,7 +349,7 @@ def _reproduction(tool: Tool, result: ToolResult, rootdir: Path, target: str | N
     """The command a person runs to see the same, in the folder the gate ran it in (``target``: one file)."""
     command = [*result.command[:-1], target] if target else result.command
     shown = shlex.join(["python" if part == sys.executable else part for part in command if part not in tool.machine])
-    cwd = _shown(Path(result.cwd), rootdir)
+    cwd = shown_path(Path(result.cwd), rootdir)
     return shown if cwd == "." else f"cd {shlex.quote(cwd)} && {shown}"
 
 
@@ -387,7 +379,7 @@ def judge(tool: Tool, result: ToolResult, rootdir: Path) -> CheckOutcome:
     for diagnostic in sorted(diagnostics, key=lambda d: d.severity is not Severity.ERROR)[:MAX_LISTED]:
         path = Path(diagnostic.file)
         absolute = path if path.is_absolute() else cwd / path
-        shown = _shown(absolute, rootdir)
+        shown = shown_path(absolute, rootdir)
         place = shown + "".join(f":{n}" for n in (diagnostic.line, diagnostic.column) if n)
         findings.append(
             Finding(
@@ -398,7 +390,7 @@ def judge(tool: Tool, result: ToolResult, rootdir: Path) -> CheckOutcome:
                 location=Location(file=shown, line=diagnostic.line or None),
                 evidence=" ".join([f"{tool.label} at {place}", *diagnostic.notes]),
                 fix=diagnostic.fix,
-                reproduction=_reproduction(tool, result, rootdir, _shown(absolute, cwd) if tool.per_file else None),
+                reproduction=_reproduction(tool, result, rootdir, shown_path(absolute, cwd) if tool.per_file else None),
             )
         )
     if len(diagnostics) > MAX_LISTED:
@@ -427,7 +419,7 @@ def judge(tool: Tool, result: ToolResult, rootdir: Path) -> CheckOutcome:
                 category=FAMILY,
                 severity=Severity.ERROR,
                 title=f"{tool.label} failed before it could check the source",
-                location=Location(file=_shown(cwd, rootdir)),
+                location=Location(file=shown_path(cwd, rootdir)),
                 evidence=output or "(no output)",
                 fix=f"Run the command yourself and correct what it says, usually the project's {tool.module} "
                 "configuration.",

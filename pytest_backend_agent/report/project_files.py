@@ -12,7 +12,14 @@ from pathlib import Path
 from pytest_backend_agent.packet.model import Integration
 from pytest_backend_agent.report.model import Dependency, ExternalIntegration, Migration
 
-__all__ = ["added_since", "find_dependencies", "find_migrations", "observe_integrations", "project_root"]
+__all__ = [
+    "added_since",
+    "find_dependencies",
+    "find_migrations",
+    "observe_integrations",
+    "project_root",
+    "shown_path",
+]
 
 _SKIP = {
     ".git",
@@ -38,6 +45,14 @@ def _walk(root: Path, pattern: str) -> Iterator[Path]:
     for path in sorted(root.rglob(pattern)):
         if not _SKIP.intersection(path.relative_to(root).parts):
             yield path
+
+
+def shown_path(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` with forward slashes (``.`` for ``root`` itself), else as it is."""
+    try:
+        return path.relative_to(root).as_posix() or "."
+    except ValueError:
+        return str(path)
 
 
 def project_root(rootdir: Path, src: Path | None) -> Path:

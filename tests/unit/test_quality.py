@@ -253,3 +253,21 @@ def test_runs_that_end_together_share_one_folder(tmp_path: Path, monkeypatch: py
     finally:
         owner.close()
     assert list(private_tmp.iterdir()) == []
+
+
+def test_a_child_the_tool_leaves_running_does_not_hold_its_result(tmp_path: Path) -> None:
+    """A tool may start processes that outlive it (mypy's workers) and inherit its output: the result is the
+    tool's own exit, not theirs."""
+    leaves_a_child = (
+        "import subprocess, sys\n"
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'])\n"
+        "print('done')\n"
+    )
+    owner = Background()
+    try:
+        owner.start("parent", [sys.executable, "-c", leaves_a_child], tmp_path)
+        result = owner.result("parent", timeout=10)
+        assert result is not None, "the result waited for the child the tool left running"
+        assert (result.returncode, result.stdout.strip()) == (0, "done")
+    finally:
+        owner.close()
