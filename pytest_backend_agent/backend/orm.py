@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pytest_backend_agent.backend.source import modules_under
+
 __all__ = ["OrmColumn", "OrmTable", "discover_sqlalchemy_tables"]
 
 
@@ -74,11 +76,7 @@ def _scan_modules(src: Path) -> tuple[list[Any], dict[str, str]]:
 
     metadata: dict[int, Any] = {}
     models: dict[str, str] = {}
-    root = str(src.resolve())
-    for module in list(sys.modules.values()):
-        filename = getattr(module, "__file__", None) or ""
-        if not filename or not str(Path(filename).resolve()).startswith(root):
-            continue
+    for module in modules_under(src):
         for value in list(vars(module).values()):
             found = value if isinstance(value, MetaData) else getattr(value, "metadata", None)
             if isinstance(found, MetaData):

@@ -10,14 +10,13 @@ conformance gaps (undocumented statuses, content types, headers) are warnings un
 from __future__ import annotations
 
 import contextlib
-import sys
 import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_backend_agent.backend.source import modules_under
 from pytest_backend_agent.checks.base import CheckSpec
 from pytest_backend_agent.checks.requests import role_for
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Finding, Location, Severity
@@ -294,12 +293,13 @@ def _exercise(
 
 
 @contextlib.contextmanager
-def _pinned_constants(src: Path | None) -> Iterator[str]:
+def _pinned_constants(context: GateContext) -> Iterator[str]:
     """Make Hypothesis draw "local constants" from the backend's own modules only, for reproducible fuzzing.
 
     Hypothesis mixes literals mined from every local module in ``sys.modules`` into generated data, so what a seed
     produces would depend on what else the process imported. For the duration of a fuzz item the pool is pinned to
-    the constants of the modules under the backend's source folder (sorted by name). Yields a note for the evidence.
+    the constants of the modules under the backend's source folder (sorted by name), mined once per process.
+    Yields a note for the evidence.
     """
     try:
         from hypothesis.internal.conjecture import providers
@@ -311,16 +311,16 @@ def _pinned_constants(src: Path | None) -> Iterator[str]:
     if original is None:
         yield "Hypothesis' local-constant pool could not be pinned; replays may differ between processes"
         return
-    pinned = Constants()
-    if src is not None:
-        root = str(src.resolve())
-        for name in sorted(sys.modules):
-            filename = getattr(sys.modules[name], "__file__", None) or ""
-            if filename and str(Path(filename).resolve()).startswith(root):
-                try:
-                    pinned |= constants_from_module(sys.modules[name])
-                except Exception:  # noqa: S112 - a module whose source cannot be read adds no constants
-                    continue
+    pinned = context.cache.get("fuzz_constants")
+    if pinned is None:
+        pinned = Constants()
+        src = context.settings.src_dir
+        for module in modules_under(src) if src is not None else []:
+            try:
+                pinned |= constants_from_module(module)
+            except Exception:  # noqa: S112 - a module whose source cannot be read adds no constants
+                continue
+        context.cache["fuzz_constants"] = pinned
     providers.CONSTANTS_CACHE.cache.clear()
     providers._get_local_constants = lambda: pinned  # noqa: SLF001 - see the docstring
     try:
@@ -407,7 +407,7 @@ def fuzz_endpoint(context: GateContext, endpoint: Endpoint, operation_count: int
     budget = min(settings.fuzz_budget / max(operation_count, 1), _MAX_SECONDS_PER_OPERATION)
     started = time.monotonic()
     run = _Run()
-    with _pinned_constants(settings.src_dir) as note:
+    with _pinned_constants(context) as note:
         for mode in ("positive", "negative"):
             _exercise(context, endpoint, operation, mode, role, headers, run, started + budget)
     if note:
