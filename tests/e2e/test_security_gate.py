@@ -187,3 +187,23 @@ def test_over_http_a_throttled_check_is_not_verified_never_failed(
     assert not_verified, "the limiter should have throttled some of the gate's requests"
     assert all("429" in c["summary"] for c in not_verified), [c["summary"] for c in not_verified]
     assert report["security_measures"]["rate_limiting"] == "implemented"
+
+
+def test_security_headers_fail_only_when_the_packet_asks(
+    pytester: pytest.Pytester, security_project: SecurityProject
+) -> None:
+    """The fixture app sends no nosniff header: reported when not asked for, a failure naming it when asked."""
+    root = security_project()
+    pytester.runpytest("--backend-report", "-k", "headers")
+    headers = next(c for c in read_report(root)["gate"]["checks"] if c["check"] == "security.headers")
+    assert headers["status"] == "passed"
+    assert "x-content-type-options: (absent)" in headers["evidence"]
+    packet_path = root / "ARTIFACTS" / "system-architect" / "architecture-handover-packet.json"
+    packet = json.loads(packet_path.read_text())
+    packet["non_functional"]["security_headers"] = ["x-content-type-options"]
+    packet_path.write_text(json.dumps(packet))
+    result = pytester.runpytest("--backend-report", "-k", "headers")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    headers = next(c for c in read_report(root)["gate"]["checks"] if c["check"] == "security.headers")
+    assert headers["status"] == "failed"
+    assert [f["title"] for f in headers["findings"]] == ["response lacks x-content-type-options: nosniff"]
