@@ -48,6 +48,20 @@ def test_bookshelf_passes_the_gate(pytester: pytest.Pytester, bookshelf: Path) -
     assert (bookshelf / "ARTIFACTS" / "system" / "stage-completion-signal.json").is_file()
 
 
+def test_bookshelf_passes_the_gate_on_postgresql(
+    pytester: pytest.Pytester, bookshelf: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The example's migrations, models and every check hold on a real PostgreSQL server, not only on SQLite."""
+    monkeypatch.setenv("BOOKSHELF_DATABASE_URL", postgres_url)
+    result = pytester.runpytest_subprocess("--backend-report", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
+    report = read_report(bookshelf)
+    validate_report(report)
+    assert report["gate"]["verdict"] == "passed"
+    assert report["gate"]["findings"] == []
+    assert {m["name"] for m in report["data_models_created"]} == {"User", "Book", "Loan"}
+
+
 def test_bookshelf_under_xdist_gives_the_same_verdict(pytester: pytest.Pytester, bookshelf: Path) -> None:
     result = pytester.runpytest_subprocess("--backend-report", "-p", "no:cacheprovider", "-n", "2")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
