@@ -245,10 +245,10 @@ def _judge_percent(claimed: float | None, observed: Observed) -> tuple[CheckStat
         return NOT_VERIFIED, "the report gives no figure"
     if measured is None:
         return NOT_VERIFIED, f"coverage was not measured: {_not_verified(testing.coverage_status)}"
-    seen = f"measured {measured:g}% ({testing.coverage_status})"
+    how = f"({testing.coverage_status})"
     if claimed > measured + COVERAGE_TOLERANCE:
-        return FAILED, f"{seen}; the claim exceeds it by {claimed - measured:.2f} points"
-    return PASSED, seen
+        return FAILED, f"measured {measured:g}%, {claimed - measured:.2f} points less than claimed {how}"
+    return PASSED, f"measured {measured:g}% {how}"
 
 
 def _sorted_by_requests(observed: Observed) -> str:

@@ -193,3 +193,121 @@ def test_false_claims_fail_by_name_side_by_side(pytester: pytest.Pytester, gate_
             "gate FAILED*",
         ]
     )
+
+
+def hand_written() -> dict[str, Any]:
+    """A report written by hand, without the gate's section: two true endpoint claims and three false claims."""
+
+    def endpoint(method: str, path: str, protected: bool) -> dict[str, Any]:
+        observed = {"answered_status": 200, "in_packet": True, "in_openapi": True, "authentication_observed": True}
+        return {"method": method, "path": path, "description": "", "authentication_required": protected,
+                "observed": observed}  # fmt: skip
+
+    tests = {"count": 4, "passed": 4, "failed": 0, "skipped": 0}
+    none = {"count": 0, "passed": 0, "failed": 0, "skipped": 0}
+    return {
+        "api_endpoints_implemented": [
+            endpoint("GET", "/api/health", False),
+            endpoint("GET", "/api/books", True),
+            endpoint("GET", "/api/loans", True),
+        ],
+        "data_models_created": [{"name": "Member", "table": "members", "fields": ["id"], "source": "by hand"}],
+        "database_migrations": [],
+        "external_integrations": [],
+        "testing_coverage": {
+            "unit_tests": none,
+            "integration_tests": none,
+            "api_tests": tests,
+            "coverage_percent": 99.5,
+            "coverage_status": "measured",
+            "classification": "by hand",
+        },
+        "security_measures": {
+            "authentication": "bearer tokens",
+            "authorization": "role-based",
+            "input_validation": "pydantic",
+            "rate_limiting": "implemented",
+        },
+        "known_issues": [],
+        "dependencies_added": [],
+        "performance_notes": [],
+    }
+
+
+def statuses(report: dict[str, Any]) -> dict[str, str]:
+    return {claim["nodeid"]: claim["status"] for claim in report["verification"]["claims"]}
+
+
+def test_xdist_gives_the_same_verification(pytester: pytest.Pytester, gate_project: GateProject) -> None:
+    """A hand-written report (no gate section) judged serially and by two workers: the same result per claim."""
+    root = gate_project(ini=FAST)
+    submit(root, hand_written())
+    serial = pytester.runpytest_subprocess(f"--backend-verify={SUBMITTED}")
+    assert serial.ret == pytest.ExitCode.TESTS_FAILED, serial.stdout.str()
+    expected = statuses(read_report(root))
+    assert {nodeid for nodeid, status in expected.items() if status == "failed"} == {
+        "backend-gate::verify[endpoint GET /api/loans]",
+        "backend-gate::verify[model Member]",
+        "backend-gate::verify[coverage coverage_percent]",
+    }
+    assert expected["backend-gate::verify[endpoint GET /api/books]"] == "passed"
+    assert expected["backend-gate::verify[coverage api_tests]"] == "passed"
+    assert expected["backend-gate::verify[security rate_limiting]"] == "not verified"
+    (root / REPORT).unlink()
+    distributed = pytester.runpytest_subprocess(f"--backend-verify={SUBMITTED}", "-n", "2")
+    assert distributed.ret == pytest.ExitCode.TESTS_FAILED, distributed.stdout.str()
+    assert statuses(read_report(root)) == expected
+    distributed.stdout.fnmatch_lines(["  FAILED backend-gate::verify[[]model Member]: claims model Member *"])
+
+
+def assert_usage_error(result: pytest.RunResult, *fragments: str) -> None:
+    """Exit 4 with one ``ERROR:`` paragraph holding every fragment in order, no traceback."""
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    text = result.stderr.str()
+    assert text.startswith("ERROR: "), text
+    assert text.strip().count("\n") == 0, text
+    position = 0
+    for fragment in fragments:
+        found = text.find(fragment, position)
+        assert found >= 0, f"{fragment!r} not found after position {position} in:\n{text}"
+        position = found + len(fragment)
+    assert "Traceback" not in text + result.stdout.str()
+
+
+def test_a_report_that_breaks_the_contract_is_refused(pytester: pytest.Pytester, gate_project: GateProject) -> None:
+    root = gate_project(ini=FAST)
+    report = hand_written()
+    report["api_endpoints_implemented"][1]["authentication_required"] = "yes"
+    del report["security_measures"]["rate_limiting"]
+    submit(root, report)
+    result = pytester.runpytest(f"--backend-verify={SUBMITTED}")
+    assert_usage_error(
+        result,
+        "submitted report ",
+        "submitted-report.json (--backend-verify) does not match the report contract "
+        "contracts/backend-output-schema.json: ",
+        "$.api_endpoints_implemented[1].authentication_required: 'yes' is not of type 'boolean'",
+        "$.security_measures: 'rate_limiting' is a required property",
+        "docs/report-format.md",
+    )
+    assert not (root / REPORT).exists()
+    assert not (root / "ARTIFACTS" / "system" / "stage-completion-signal.json").exists()
+
+
+def test_a_missing_report_is_named(pytester: pytest.Pytester, gate_project: GateProject) -> None:
+    root = gate_project(ini=FAST)
+    result = pytester.runpytest("--backend-verify=ARTIFACTS/qa/nowhere.json")
+    assert_usage_error(result, "submitted report not found: ", "ARTIFACTS/qa/nowhere.json", "--backend-verify")
+    assert not (root / REPORT).exists()
+
+
+def test_the_submitted_report_is_never_overwritten(pytester: pytest.Pytester, gate_project: GateProject) -> None:
+    root = gate_project(ini=FAST)
+    submitted = submit(root, hand_written())
+    (root / REPORT).parent.mkdir(parents=True, exist_ok=True)
+    submitted.rename(root / REPORT)
+    before = (root / REPORT).read_bytes()
+    result = pytester.runpytest(f"--backend-verify={REPORT}")
+    assert_usage_error(result, "--backend-verify (ini backend_verify) names ", "also where the gate writes its own "
+                       "report", "--backend-report=PATH")  # fmt: skip
+    assert (root / REPORT).read_bytes() == before
