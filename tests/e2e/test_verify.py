@@ -144,7 +144,7 @@ def lying(report: dict[str, Any]) -> dict[str, Any]:
 
 FALSE_CLAIMS = {
     "backend-gate::verify[endpoint GET /api/loans]": "the in-process app has no route GET /api/loans; it routes ",
-    "backend-gate::verify[coverage coverage_percent]": "measured 97.62% (passed: measured by the gate",
+    "backend-gate::verify[coverage coverage_percent]": "measured 97.62%, 2.38 points less than claimed (passed: ",
     "backend-gate::verify[security rate_limiting]": "not implemented: no 429 after 25 requests from one client",
     "backend-gate::verify[migration alembic/versions/0002_loans.py]": "there is no file alembic/versions/0002_loans",
 }
@@ -187,7 +187,7 @@ def test_false_claims_fail_by_name_side_by_side(pytester: pytest.Pytester, gate_
             "  FAILED backend-gate::verify[[]migration alembic/versions/0002_loans.py]: claims alembic migration "
             "alembic/versions/0002_loans.py (revision 0002); observed: there is no file *",
             "  FAILED backend-gate::verify[[]coverage coverage_percent]: claims coverage_percent: 100%; observed: "
-            "measured 97.62% *",
+            "measured 97.62%, 2.38 points less than claimed *",
             "  FAILED backend-gate::verify[[]security rate_limiting]: claims rate_limiting: implemented; observed: not "
             "implemented: no 429 after 25 requests from one client*",
             "gate FAILED*",
@@ -298,6 +298,14 @@ def test_a_missing_report_is_named(pytester: pytest.Pytester, gate_project: Gate
     root = gate_project(ini=FAST)
     result = pytester.runpytest("--backend-verify=ARTIFACTS/qa/nowhere.json")
     assert_usage_error(result, "submitted report not found: ", "ARTIFACTS/qa/nowhere.json", "--backend-verify")
+    assert not (root / REPORT).exists()
+
+
+def test_the_ini_key_turns_the_gate_on(pytester: pytest.Pytester, gate_project: GateProject) -> None:
+    root = gate_project(ini={**FAST, "backend_verify": "ARTIFACTS/qa/nowhere.json"})
+    assert_usage_error(pytester.runpytest(), "submitted report not found: ", "ARTIFACTS/qa/nowhere.json")
+    result = pytester.runpytest("--backend-verify=")  # an empty option cancels the ini key: a plain run
+    result.assert_outcomes(passed=4)
     assert not (root / REPORT).exists()
 
 
