@@ -11,7 +11,7 @@ import contextlib
 import time
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -23,6 +23,10 @@ from pytest_backend_agent.items import GATE_NODE, PROPERTY, GateCollector, GateI
 from pytest_backend_agent.packet.load import LoadedPacket, load_packet
 from pytest_backend_agent.settings import Settings, resolve_settings
 
+if TYPE_CHECKING:
+    from pytest_backend_agent.report.model import BackendReport, VerificationSection
+    from pytest_backend_agent.report.submitted import SubmittedReport
+
 __all__ = ["GatePlugin"]
 
 _WORK_DIR = "backend_gate_work_dir"
@@ -32,10 +36,14 @@ _NO_REPORT = (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.USAGE_ERROR, pytest.E
 class GatePlugin:
     """Adds the gate items, collects their outcomes and writes the report at the end of the session."""
 
-    def __init__(self, config: pytest.Config, settings: Settings, loaded: LoadedPacket) -> None:
+    def __init__(
+        self, config: pytest.Config, settings: Settings, loaded: LoadedPacket, submitted: SubmittedReport | None = None
+    ) -> None:
         self.config = config
         self.settings = settings
         self.loaded = loaded
+        self.submitted = submitted
+        self.verification: VerificationSection | None = None
         design = None
         if loaded.packet.api.openapi:
             from pytest_backend_agent.backend.openapi import load_document_file
@@ -73,7 +81,12 @@ class GatePlugin:
                 config.issue_config_time_warning(warning, stacklevel=2)
             except GateWarning as error:  # filterwarnings = error turned it into an exception
                 raise GateUsageError(str(error)) from None
-        return cls(config, settings, loaded)
+        submitted = None
+        if settings.verify_path is not None and not hasattr(config, "workerinput"):  # only the controller judges
+            from pytest_backend_agent.report.submitted import load_submitted
+
+            submitted = load_submitted(settings.verify_path)
+        return cls(config, settings, loaded, submitted)
 
     # ---- collection -----------------------------------------------------------------------------------
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -254,6 +267,8 @@ class GatePlugin:
             backend_target=self.context.redact(backend),
         )
         report = build_report(facts)
+        if self.submitted is not None:
+            report = self._verify(report, self.submitted)
         self.verdict = report.gate.verdict
         self.fuzz_seed = report.gate.fuzz_seed
         self.reasons = report.gate.reasons
@@ -271,6 +286,50 @@ class GatePlugin:
             return
         if self.verdict != "passed" and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _verify(self, report: BackendReport, submitted: SubmittedReport) -> BackendReport:
+        """Judge the submitted report's claims against ``report`` (built from this run's observations); their
+        results join the outcomes as named results, like those the families judge at the end."""
+        from pytest_backend_agent.checks.verify import Observed, verify_claims
+        from pytest_backend_agent.report.project_files import project_root, shown_path
+        from pytest_backend_agent.report.verification import with_verification
+
+        deselected = self.context.deselected_tests + sum(
+            int(output.get("deselected", 0)) for output in self.worker_outputs.get("quality", [])
+        )
+        partial = (
+            f"{deselected} of the project's own tests were deselected (-k, -m, --lf), so this run's counts describe "
+            "part of the suite"
+            if deselected
+            else ""
+        )
+        observed = Observed(
+            report=report,
+            outcomes=[outcome for _, outcome in self.outcomes],
+            root=project_root(self.settings.rootdir, self.settings.src_dir),
+            routes=self._app_routes(),
+            partial_run=partial,
+            redact=self.context.redact,
+        )
+        judged = [(f"{GATE_NODE}::{o.check}[{o.target}]", o) for o in verify_claims(submitted.claims, observed)]
+        self.outcomes.extend(judged)
+        report = with_verification(
+            report, judged, source=shown_path(submitted.path, self.settings.rootdir), sha256=submitted.sha256
+        )
+        self.verification = report.verification
+        return report
+
+    def _app_routes(self) -> tuple[frozenset[str], bool] | None:
+        """The in-process app's route table (None for a server, an app factory, or an app that will not import)."""
+        if not self.settings.app or self.settings.app.endswith("()"):  # never call a factory twice
+            return None
+        from pytest_backend_agent.backend.factory import import_app
+        from pytest_backend_agent.report.handlers import route_keys
+
+        try:
+            return route_keys(import_app(self.settings.app, self.settings.rootdir))
+        except Exception:  # the claims fall back to the OpenAPI document
+            return None
 
     def _write_sarif(self, path: Path) -> None:
         """Write the findings as SARIF 2.1.0 (``--backend-sarif``), live ones at their route handler's line."""
@@ -306,6 +365,7 @@ class GatePlugin:
             signal_path=self.signal_path,
             rootdir=self.settings.rootdir,
             problem=self.problem,
+            verification=self.verification,
         ):
             terminalreporter.write_line(text, **markup)
 

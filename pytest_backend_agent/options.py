@@ -19,6 +19,7 @@ __all__ = [
     "QUALITY_TOOLS",
     "Option",
     "add_options",
+    "gate_requested",
 ]
 
 DEFAULT_REPORT = "ARTIFACTS/backend-engineer/backend-implementation-report.json"
@@ -103,12 +104,32 @@ OPTIONS: tuple[Option, ...] = (
         "PERCENT",
     ),
     Option(
+        "verify",
+        "a backend-implementation-report.json someone submitted: check each of its claims against what the gate "
+        "observes (runs the gate, like --backend-report)",
+        "PATH",
+    ),
+    Option(
         "base",
         "git ref the change is measured against: dependencies_added lists only what was added since it "
         "(default: $GITHUB_BASE_REF or $CI_MERGE_REQUEST_TARGET_BRANCH_NAME when set)",
         "REF",
     ),
 )
+
+
+def gate_requested(config: pytest.Config, namespace: object | None = None) -> bool:
+    """True when this run asked for the gate: ``--backend-report``, or ``--backend-verify`` / ini ``backend_verify``
+    (which imply it). ``namespace``: the options known so far, before pytest has parsed them all."""
+    if namespace is None:
+        namespace = config.option
+    if getattr(namespace, "backend_report", None) is not None:
+        return True
+    verify = getattr(namespace, "backend_verify", None)
+    if verify is not None:
+        return bool(str(verify).strip())  # an empty --backend-verify= unsets the ini key
+    ini = config.getini("backend_verify")
+    return isinstance(ini, str) and bool(ini.strip())
 
 
 def add_options(parser: pytest.Parser) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_backend_agent.options import add_options
+from pytest_backend_agent.options import add_options, gate_requested
 
 __all__ = ["GATE_PLUGIN_NAME"]
 
@@ -29,9 +29,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
-    """With ``--backend-report``, start measuring coverage before conftest files can import the backend."""
+    """With the gate on, start measuring coverage before conftest files can import the backend."""
     namespace = early_config.known_args_namespace
-    if getattr(namespace, "backend_report", None) is None:
+    if not gate_requested(early_config, namespace):
         return
     from pytest_backend_agent.checks.own_tests import start_early
 
@@ -39,11 +39,12 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the gate when ``--backend-report`` is given; bad input stops the run with a clear error."""
+    """Register the gate when ``--backend-report`` (or ``--backend-verify``) is given; bad input stops the run with a
+    clear error."""
     config.addinivalue_line("markers", "backend_gate: a check added by the backend gate (pytest-backend-agent)")
-    for family in ("contract", "data", "fuzz", "security", "quality"):
+    for family in ("contract", "data", "fuzz", "security", "quality", "verify"):
         config.addinivalue_line("markers", f"{family}: backend gate checks of the {family} family")
-    if config.getoption("backend_report", None) is None:
+    if not gate_requested(config):
         return
     from pytest_backend_agent.gate import GatePlugin
 

@@ -19,7 +19,14 @@ from urllib.parse import urlsplit
 import pytest
 
 from pytest_backend_agent.errors import GateUsageError
-from pytest_backend_agent.options import DEFAULT_PACKET, DEFAULT_QUALITY, DEFAULT_REPORT, DEFAULT_SIGNAL, QUALITY_TOOLS
+from pytest_backend_agent.options import (
+    DEFAULT_PACKET,
+    DEFAULT_QUALITY,
+    DEFAULT_REPORT,
+    DEFAULT_SIGNAL,
+    QUALITY_TOOLS,
+    gate_requested,
+)
 
 __all__ = [
     "SETTINGS_KEY",
@@ -68,14 +75,16 @@ class Settings:
     bandit_severity: str = "medium"
     bandit_confidence: str = "medium"
     sarif_path: Path | None = None
+    verify_path: Path | None = None
+    """A submitted report whose claims the gate checks (``--backend-verify``); None when not verifying."""
 
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 
 
 def gate_enabled(config: pytest.Config) -> bool:
-    """True when this run asked for the gate (``--backend-report``)."""
-    return config.getoption("backend_report", None) is not None
+    """True when this run asked for the gate (``--backend-report``, or ``--backend-verify`` which implies it)."""
+    return gate_requested(config)
 
 
 class _Resolver:
@@ -150,20 +159,31 @@ def is_loopback_host(host: str) -> bool:
 
 def _report_path(config: pytest.Config, resolver: _Resolver) -> Path:
     cli = config.getoption("backend_report")
-    if cli in (DEFAULT_REPORT, ""):
+    if cli in (DEFAULT_REPORT, "", None):  # None: the gate runs for --backend-verify
         ini = config.getini("backend_report")
         if isinstance(ini, str) and ini.strip():
             return (resolver.ini_dir / ini.strip()).resolve()
         return (config.rootpath / DEFAULT_REPORT).resolve()
-    if cli is not None:
-        candidate = resolver.invocation_dir / str(cli)
-        if str(cli).endswith(".py") or candidate.is_dir():
-            raise GateUsageError(
-                f"--backend-report took {cli!r} as the report path, but it looks like a test path. Write "
-                f"--backend-report=PATH.json to name the report, or put test paths before --backend-report."
-            )
-        return candidate.resolve()
-    return (config.rootpath / DEFAULT_REPORT).resolve()
+    candidate = resolver.invocation_dir / str(cli)
+    if str(cli).endswith(".py") or candidate.is_dir():
+        raise GateUsageError(
+            f"--backend-report took {cli!r} as the report path, but it looks like a test path. Write "
+            f"--backend-report=PATH.json to name the report, or put test paths before --backend-report."
+        )
+    return candidate.resolve()
+
+
+def _verify_path(resolver: _Resolver, report_path: Path) -> Path | None:
+    """The submitted report to verify; it must not be where the gate writes its own report."""
+    path = resolver.path("verify")
+    if path is not None and path == report_path:
+        raise GateUsageError(
+            f"--backend-verify (ini backend_verify) names {path}, which is also where the gate writes its own "
+            "report, so verifying it would overwrite the claims being verified. Copy the submitted report elsewhere "
+            "(e.g. ARTIFACTS/qa/submitted-report.json) and verify that copy, or write the gate's report elsewhere "
+            "with --backend-report=PATH."
+        )
+    return path
 
 
 def _backend_target(resolver: _Resolver) -> tuple[BackendMode, str]:
@@ -335,9 +355,10 @@ def resolve_settings(config: pytest.Config) -> Settings:
     signal_path = resolver.path("signal", DEFAULT_SIGNAL)
     assert packet_path is not None  # noqa: S101 - a default is given
     assert signal_path is not None  # noqa: S101 - a default is given
+    report_path = _report_path(config, resolver)
     return Settings(
         rootdir=config.rootpath,
-        report_path=_report_path(config, resolver),
+        report_path=report_path,
         signal_path=signal_path,
         packet_path=packet_path,
         config_path=config_path,
@@ -362,6 +383,7 @@ def resolve_settings(config: pytest.Config) -> Settings:
         bandit_severity=resolver.level("bandit_severity", "medium"),
         bandit_confidence=resolver.level("bandit_confidence", "medium"),
         sarif_path=resolver.path("sarif"),
+        verify_path=_verify_path(resolver, report_path),
         quality_tools=_quality_tools(resolver),
         tool_timeout=resolver.seconds("tool_timeout", 300.0),
         docstring_min=_percent(resolver, "docstring_min"),

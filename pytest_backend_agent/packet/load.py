@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from pytest_backend_agent.errors import GateUsageError, GateWarning
 from pytest_backend_agent.packet.model import Packet
 
-__all__ = ["LoadedPacket", "json_path", "load_packet", "load_project_config"]
+__all__ = ["LoadedPacket", "json_path", "load_packet", "load_project_config", "read_json"]
 
 _PACKET_DOCS = "docs/packet-format.md"
 
@@ -47,7 +47,9 @@ def json_path(location: Sequence[int | str]) -> str:
     return text
 
 
-def _read_json(path: Path, what: str, option: str) -> tuple[Any, bytes]:
+def read_json(path: Path, what: str, option: str) -> tuple[Any, bytes]:
+    """The parsed JSON of ``path`` and its bytes; a missing, non-JSON or non-UTF-8 file is a usage error naming
+    ``what`` and the ``option`` that points at it."""
     if not path.is_file():
         raise GateUsageError(
             f"{what} not found: {path}. Write it there, or point {option} at it "
@@ -81,7 +83,7 @@ def _unknown_fields(model: BaseModel, location: tuple[int | str, ...] = ()) -> I
 def load_packet(path: Path) -> LoadedPacket:
     """Read and validate the packet; raise :class:`GateUsageError` naming the file and JSON path on error."""
     __tracebackhide__ = True
-    data, raw = _read_json(path, "architecture packet", "--backend-packet")
+    data, raw = read_json(path, "architecture packet", "--backend-packet")
     try:
         packet = Packet.model_validate(data)
     except ValidationError as error:
@@ -108,7 +110,7 @@ def load_packet(path: Path) -> LoadedPacket:
 def load_project_config(path: Path) -> dict[str, Any]:
     """Read project-config.json (free-form JSON object with the tech stack)."""
     __tracebackhide__ = True
-    data, _ = _read_json(path, "project config", "--backend-config")
+    data, _ = read_json(path, "project config", "--backend-config")
     if not isinstance(data, dict):
         raise GateUsageError(f"project config {path} must hold a JSON object at $, not {type(data).__name__}.")
     return data

@@ -37,7 +37,7 @@ from pytest_backend_agent.report.project_files import (
 )
 from pytest_backend_agent.settings import Settings
 
-__all__ = ["CLASSIFICATION_RULE", "OwnTests", "RunFacts", "build_report", "classify_test"]
+__all__ = ["CLASSIFICATION_RULE", "OwnTests", "RunFacts", "build_report", "classify_test", "passed_reason"]
 
 CLASSIFICATION_RULE = (
     "a test marked unit, integration or api (pytest markers) counts as that kind; otherwise a test under a folder "
@@ -97,6 +97,13 @@ class RunFacts:
     duration_s: float
     backend_mode: str
     backend_target: str
+
+
+def passed_reason(outcomes: Iterable[CheckOutcome]) -> str:
+    """The one reason of a passing verdict: how many checks passed and how many were not verified."""
+    statuses = [o.status for o in outcomes]
+    not_verified = statuses.count(CheckStatus.NOT_VERIFIED)
+    return f"{len(statuses) - not_verified} checks passed, {not_verified} not verified, none failed"
 
 
 def _by_check(outcomes: list[tuple[str, CheckOutcome]], check: str) -> dict[str, CheckOutcome]:
@@ -416,8 +423,7 @@ def build_report(facts: RunFacts) -> BackendReport:
         reasons.append("no gate check ran (all deselected?)")
     verdict: Literal["passed", "failed"] = "failed" if reasons else "passed"
     if verdict == "passed":
-        not_verified = sum(1 for _, o in facts.outcomes if o.status is CheckStatus.NOT_VERIFIED)
-        reasons.append(f"{len(facts.outcomes) - not_verified} checks passed, {not_verified} not verified, none failed")
+        reasons.append(passed_reason(o for _, o in facts.outcomes))
     root = project_root(settings.rootdir, settings.src_dir)
     try:
         packet_path = str(facts.loaded.path.relative_to(settings.rootdir))

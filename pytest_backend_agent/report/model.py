@@ -10,12 +10,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pytest_backend_agent.findings import CheckOutcome, Finding
+from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Finding
 
 __all__ = [
     "ApiEndpoint",
     "BackendReport",
     "CheckRecord",
+    "ClaimCheck",
+    "ClaimKind",
     "DataModelCreated",
     "Dependency",
     "ExternalIntegration",
@@ -26,6 +28,8 @@ __all__ = [
     "StageCompletionSignal",
     "TestCount",
     "TestingCoverage",
+    "VerificationCounts",
+    "VerificationSection",
 ]
 
 
@@ -200,6 +204,43 @@ class GateSection(_Closed):
     )
 
 
+ClaimKind = Literal["endpoint", "data_model", "migration", "integration", "coverage", "security", "dependency"]
+
+
+class ClaimCheck(_Closed):
+    """One claim of a submitted report held against what the gate observed (``--backend-verify``)."""
+
+    nodeid: str = Field(description="The named result, e.g. backend-gate::verify[endpoint GET /api/v1/books]")
+    kind: ClaimKind
+    subject: str = Field(description="What the claim is about, e.g. GET /api/v1/books, Book, rate_limiting")
+    json_path: str = Field(
+        description="Where the claim is in the submitted report, e.g. $.api_endpoints_implemented[0]"
+    )
+    status: CheckStatus = Field(
+        description="passed: the gate confirmed the claim; failed: the gate observed something else; not verified: "
+        "the gate could not observe it, or the report claims nothing"
+    )
+    claim: str = Field(description="What the submitted report says")
+    observation: str = Field(description="What the gate observed, or why it could not observe it")
+
+
+class VerificationCounts(_Closed):
+    """How the claims of a submitted report ended."""
+
+    passed: int = Field(ge=0)
+    failed: int = Field(ge=0)
+    not_verified: int = Field(ge=0)
+
+
+class VerificationSection(_Closed):
+    """The claims of a submitted report (``--backend-verify``) and what the gate made of each."""
+
+    source: str = Field(description="The submitted report, relative to the rootdir when inside it")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Of the submitted file as read")
+    counts: VerificationCounts
+    claims: list[ClaimCheck]
+
+
 class BackendReport(_Closed):
     """backend-implementation-report.json: the backend stage's handoff, as observed by the gate."""
 
@@ -215,6 +256,11 @@ class BackendReport(_Closed):
     dependencies_added: list[Dependency]
     performance_notes: list[str]
     gate: GateSection
+    verification: VerificationSection | None = Field(
+        default=None,
+        description="Present when the run verified a submitted report (--backend-verify): each claim against the "
+        "gate's observation",
+    )
 
 
 class VerdictSummary(_Closed):

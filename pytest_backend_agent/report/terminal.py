@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Severity
+
+if TYPE_CHECKING:
+    from pytest_backend_agent.report.model import VerificationSection
 
 __all__ = ["SHOWN", "summary_lines"]
 
 SHOWN = 10
 """Findings shown per failed check; the report holds them all."""
+CLAIM_CHARS = 200
+"""Characters of a claim and of an observation shown per line; the report holds them whole."""
 
 
 def _shown(path: Path, rootdir: Path) -> str:
@@ -29,8 +35,10 @@ def summary_lines(
     rootdir: Path,
     problem: str | None,
     fuzz_seed: int | None = None,
+    verification: VerificationSection | None = None,
 ) -> list[tuple[str, dict[str, bool]]]:
-    """Lines (with markup) summarising the gate: families x statuses, failures with fixes, what was written."""
+    """Lines (with markup) summarising the gate: families x statuses, failures with fixes, the verified claims,
+    what was written."""
     lines: list[tuple[str, dict[str, bool]]] = []
     families: dict[str, dict[CheckStatus, int]] = {}
     for outcome in outcomes:
@@ -42,7 +50,8 @@ def summary_lines(
             f"{family:<12}{row[CheckStatus.PASSED]:>8}{row[CheckStatus.FAILED]:>8}{row[CheckStatus.NOT_VERIFIED]:>14}"
         )
         lines.append((text, {"red": row[CheckStatus.FAILED] > 0}))
-    failed = [o for o in outcomes if o.status is CheckStatus.FAILED]
+    checks = [o for o in outcomes if o.family != "verify"]  # claims have their own block below
+    failed = [o for o in checks if o.status is CheckStatus.FAILED]
     if failed:
         lines.append(("failed:", {"red": True, "bold": True}))
         for outcome in failed:
@@ -57,7 +66,7 @@ def summary_lines(
                 )
             if not errors:
                 lines.append((f"  [{outcome.check}] {outcome.target}: {outcome.summary}", {"red": True}))
-    unverified = [o for o in outcomes if o.status is CheckStatus.NOT_VERIFIED]
+    unverified = [o for o in checks if o.status is CheckStatus.NOT_VERIFIED]
     if unverified:
         lines.append(("not verified:", {"yellow": True, "bold": True}))
         lines.extend((f"  [{o.check}] {o.target}: {o.summary}", {"yellow": True}) for o in unverified)
@@ -65,6 +74,8 @@ def summary_lines(
     if warnings:
         lines.append((f"warnings ({len(warnings)}):", {"yellow": True, "bold": True}))
         lines.extend((f"  {w.one_line()}", {"yellow": True}) for w in warnings)
+    if verification is not None:
+        lines.extend(_verification_lines(verification, rootdir))
     if fuzz_seed is not None:
         lines.append((f"fuzz seed {fuzz_seed} (replay with --backend-fuzz-seed={fuzz_seed})", {}))
     if problem:
@@ -76,4 +87,30 @@ def summary_lines(
             lines.append((f"report: {_shown(report_path, rootdir)}", {}))
         if signal_path is not None:
             lines.append((f"stage-completion signal: {_shown(signal_path, rootdir)}", {}))
+    return lines
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= CLAIM_CHARS else text[: CLAIM_CHARS - 3] + "..."
+
+
+def _verification_lines(section: VerificationSection, rootdir: Path) -> list[tuple[str, dict[str, bool]]]:
+    """The claims of a submitted report: counts, then each contradicted and each unverified claim by node id."""
+    counts = section.counts
+    total = counts.passed + counts.failed + counts.not_verified
+    lines: list[tuple[str, dict[str, bool]]] = [
+        (
+            f"verification of {section.source}: {total} claims: {counts.passed} confirmed, {counts.failed} "
+            f"contradicted, {counts.not_verified} not verified",
+            {"bold": True, "red": counts.failed > 0, "green": counts.failed == 0},
+        )
+    ]
+    for claim in section.claims:
+        if claim.status is CheckStatus.FAILED:
+            text = f"  FAILED {claim.nodeid}: claims {_cut(claim.claim)}; observed: {_cut(claim.observation)}"
+            lines.append((text, {"red": True}))
+    for claim in section.claims:
+        if claim.status is CheckStatus.NOT_VERIFIED:
+            text = f"  not verified {claim.nodeid}: claims {_cut(claim.claim)}; {_cut(claim.observation)}"
+            lines.append((text, {"yellow": True}))
     return lines
