@@ -51,7 +51,7 @@ def check_fk_indexes(context: GateContext, packet: Packet) -> CheckOutcome:
                 model_finding(
                     CHECK,
                     Severity.ERROR if asked else Severity.WARNING,
-                    f"{place}: foreign key to {', '.join(column.foreign_keys)} has no index"
+                    f"foreign key to {', '.join(column.foreign_keys)} has no index"
                     + (" (the packet asks for one)" if asked else ""),
                     place,
                     column_text(table, column)
