@@ -72,14 +72,14 @@ DJANGO_FAMILIES: dict[str, str] = {
 
 def sqlalchemy_family(column_type: Any) -> str:
     """The family of a SQLAlchemy type instance (``String(13)`` -> ``string``; a ``TypeDecorator`` by its impl)."""
-    seen = 0
-    while hasattr(column_type, "impl_instance") and seen < 5:  # TypeDecorator, possibly nested
+    for _ in range(5):  # a TypeDecorator (Interval is one, over DateTime) by its own class first, then its impl
+        names = [klass.__name__ for klass in type(column_type).__mro__]
+        for name, family in _SQLALCHEMY_FAMILIES:
+            if name in names:
+                return family
+        if not hasattr(column_type, "impl_instance"):
+            break
         column_type = column_type.impl_instance
-        seen += 1
-    names = [klass.__name__ for klass in type(column_type).__mro__]
-    for name, family in _SQLALCHEMY_FAMILIES:
-        if name in names:
-            return family
     return "other"
 
 

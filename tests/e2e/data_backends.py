@@ -147,7 +147,9 @@ def upgrade() -> None:
             sa.Integer() if DEFECT == "mismatch" else sa.Numeric(8, 2),
             nullable=False,
         ),
-        sa.Column("author_id", sa.Integer(), sa.ForeignKey("authors.id"), nullable=False),
+        sa.Column(
+            "author_id", sa.Integer(), sa.ForeignKey("authors.id"), nullable=False
+        ),
         sa.Column("published", sa.Date(), nullable=True),
     )
     if DEFECT != "fk_unindexed":
@@ -278,7 +280,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 def database(url: str) -> dict[str, Any]:
     if url.startswith("sqlite:///"):
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": url.removeprefix("sqlite:///")}
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": url.removeprefix("sqlite:///"),
+        }
     parts = urlsplit(url)
     return {
         "ENGINE": "django.db.backends.postgresql",
@@ -357,7 +362,15 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="Author",
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
                 ("name", models.CharField(max_length=200)),
                 ("email", models.EmailField(max_length=320, unique=True)),
             ],
@@ -366,11 +379,24 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="Book",
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
                 ("title", models.CharField(max_length=300)),
                 ("isbn", models.CharField(max_length=13, unique=True)),
                 ("price", models.DecimalField(decimal_places=2, max_digits=8)),
-                ("author", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="shelf.author")),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="shelf.author"
+                    ),
+                ),
             ],
             options={"db_table": "books"},
         ),
