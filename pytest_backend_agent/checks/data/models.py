@@ -116,9 +116,7 @@ def _model_findings(packet: Packet, model: DataModel, table: OrmTable) -> tuple[
         if canonical_type(field.type) is None:
             unjudged.append(f"{place}: type {field.type!r} is not one the gate knows, so it was not compared")
         for what, fix in field_mismatches(packet, field, column):
-            findings.append(
-                model_finding(CHECK, Severity.ERROR, what, place, column_text(table, column), fix)
-            )
+            findings.append(model_finding(CHECK, Severity.ERROR, what, place, column_text(table, column), fix))
     return findings, unjudged
 
 
