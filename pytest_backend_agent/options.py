@@ -110,6 +110,13 @@ OPTIONS: tuple[Option, ...] = (
         "PATH",
     ),
     Option(
+        "scratch_db",
+        "database URL where data.migrations applies the Alembic migrations, best of the backend's server type, e.g. "
+        "postgresql+psycopg://127.0.0.1/scratch; it must be empty or hold only these migrations, and keeps the "
+        "tables (default: a temporary SQLite file)",
+        "URL",
+    ),
+    Option(
         "base",
         "git ref the change is measured against: dependencies_added lists only what was added since it "
         "(default: $GITHUB_BASE_REF or $CI_MERGE_REQUEST_TARGET_BRANCH_NAME when set)",

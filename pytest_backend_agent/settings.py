@@ -77,6 +77,7 @@ class Settings:
     sarif_path: Path | None = None
     verify_path: Path | None = None
     """A submitted report whose claims the gate checks (``--backend-verify``); None when not verifying."""
+    scratch_db: str | None = None
 
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -384,11 +385,26 @@ def resolve_settings(config: pytest.Config) -> Settings:
         bandit_confidence=resolver.level("bandit_confidence", "medium"),
         sarif_path=resolver.path("sarif"),
         verify_path=_verify_path(resolver, report_path),
+        scratch_db=_scratch_db(resolver),
         quality_tools=_quality_tools(resolver),
         tool_timeout=resolver.seconds("tool_timeout", 300.0),
         docstring_min=_percent(resolver, "docstring_min"),
         base_ref=_base_ref(resolver),
     )
+
+
+def _scratch_db(resolver: _Resolver) -> str | None:
+    value, _ = resolver.raw("scratch_db")
+    if value is None:
+        return None
+    scheme, sep, rest = value.partition("://")
+    if not sep or not scheme or not scheme.replace("+", "").replace("_", "").isalnum():
+        raise GateUsageError(
+            "--backend-scratch-db (ini backend_scratch_db) must be a SQLAlchemy database URL such as "
+            "postgresql+psycopg://user@127.0.0.1:5432/scratch or sqlite:///scratch.db; the value given is not one "
+            "(it is not repeated here in case it holds a password)."
+        )
+    return value
 
 
 def _percent(resolver: _Resolver, name: str) -> float | None:

@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import alembic.autogenerate  # noqa: F401
+import alembic.runtime.environment  # noqa: F401
+import alembic.script  # noqa: F401
 import asgi_lifespan  # noqa: F401
 import coverage  # noqa: F401
 import coverage.control  # noqa: F401
@@ -21,6 +24,7 @@ import jsonschema  # noqa: F401
 import pytest
 import schemathesis  # noqa: F401
 import sqlalchemy  # noqa: F401
+import sqlalchemy.dialects.postgresql  # noqa: F401
 import sqlalchemy.orm  # noqa: F401
 
 import pytest_backend_agent.checks.requests  # noqa: F401
@@ -30,7 +34,7 @@ from pytest_backend_agent.checks.security.bandit_scan import run_bandit
 
 run_bandit(Path(__file__).parent / "unit")  # imports bandit and its plugins once, quietly
 
-pytest_plugins = ["tests.e2e.backends", "tests.e2e.security_backends", "tests.postgres"]
+pytest_plugins = ["tests.e2e.backends", "tests.e2e.data_backends", "tests.e2e.security_backends", "tests.postgres"]
 
 
 @pytest.fixture(autouse=True, scope="session")

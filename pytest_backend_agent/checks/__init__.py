@@ -58,7 +58,7 @@ class Family:
 
 FAMILIES: tuple[Family, ...] = (
     Family("contract", lambda packet, settings: contract_checks(packet)),
-    Family("data", lambda packet, settings: data_checks(packet)),
+    Family("data", data_checks),
     Family("fuzz", fuzz_checks),
     Family("security", security_checks),
     Family(

@@ -163,7 +163,10 @@ def _data_models(facts: RunFacts) -> list[DataModelCreated]:
         if outcome.check == "data.models":
             return [
                 DataModelCreated(
-                    name=str(m["name"]), table=str(m["table"]), fields=list(m["fields"]), source="sqlalchemy metadata"
+                    name=str(m["name"]),
+                    table=str(m["table"]),
+                    fields=list(m["fields"]),
+                    source=str(outcome.observations.get("source", "sqlalchemy metadata")),
                 )
                 for m in outcome.observations.get("models", [])
             ]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.backends import read_report, validate_report
+from tests.postgres import PostgresServer
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +27,7 @@ def test_bookshelf_passes_the_gate(pytester: pytest.Pytester, bookshelf: Path) -
     result = pytester.runpytest_subprocess("--backend-report", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
     result.stdout.fnmatch_lines(
-        ["*= backend gate =*", "contract*22*0*0", "data*1*0*0", "fuzz*7*0*0", "quality*6*0*0", "security*21*0*0",
+        ["*= backend gate =*", "contract*22*0*0", "data*3*0*0", "fuzz*7*0*0", "quality*6*0*0", "security*21*0*0",
          "gate PASSED*"]
     )
     report = read_report(bookshelf)
@@ -49,17 +50,31 @@ def test_bookshelf_passes_the_gate(pytester: pytest.Pytester, bookshelf: Path) -
 
 
 def test_bookshelf_passes_the_gate_on_postgresql(
-    pytester: pytest.Pytester, bookshelf: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester,
+    bookshelf: Path,
+    postgres_url: str,
+    postgres_server: PostgresServer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The example's migrations, models and every check hold on a real PostgreSQL server, not only on SQLite."""
+    """The example's migrations, models and every check hold on a real PostgreSQL server, not only on SQLite;
+    data.migrations applies the migrations to a second, empty PostgreSQL database."""
     monkeypatch.setenv("BOOKSHELF_DATABASE_URL", postgres_url)
-    result = pytester.runpytest_subprocess("--backend-report", "-p", "no:cacheprovider")
+    scratch = postgres_server.create_database()
+    try:
+        result = pytester.runpytest_subprocess(
+            "--backend-report", "-p", "no:cacheprovider", f"--backend-scratch-db={scratch}"
+        )
+    finally:
+        postgres_server.drop_database(scratch)
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
     report = read_report(bookshelf)
     validate_report(report)
     assert report["gate"]["verdict"] == "passed"
     assert report["gate"]["findings"] == []
     assert {m["name"] for m in report["data_models_created"]} == {"User", "Book", "Loan"}
+    migrations = next(c for c in report["gate"]["checks"] if c["check"] == "data.migrations")
+    assert migrations["status"] == "passed"
+    assert any("postgresql+psycopg://" in line for line in migrations["evidence"])
 
 
 def test_bookshelf_under_xdist_gives_the_same_verdict(pytester: pytest.Pytester, bookshelf: Path) -> None:
@@ -68,8 +83,8 @@ def test_bookshelf_under_xdist_gives_the_same_verdict(pytester: pytest.Pytester,
     report = read_report(bookshelf)
     validate_report(report)
     assert report["gate"]["verdict"] == "passed"
-    assert len(report["gate"]["checks"]) == 57
-    assert len({c["nodeid"] for c in report["gate"]["checks"]}) == 57
+    assert len(report["gate"]["checks"]) == 59
+    assert len({c["nodeid"] for c in report["gate"]["checks"]}) == 59
     assert {c["nodeid"]: c["status"] for c in report["gate"]["checks"] if c["family"] == "quality"} == {
         "backend-gate::ruff[bookshelf]": "passed",
         "backend-gate::format[bookshelf]": "passed",

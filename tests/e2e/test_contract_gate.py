@@ -12,9 +12,9 @@ pytestmark = pytest.mark.e2e
 def test_clean_backend_passes_with_zero_findings(pytester: pytest.Pytester, gate_project: GateProject) -> None:
     root = gate_project()
     result = pytester.runpytest("--backend-report", "-rs")
-    result.assert_outcomes(passed=42, skipped=5)
+    result.assert_outcomes(passed=43, skipped=5)
     result.stdout.fnmatch_lines(
-        ["*= backend gate =*", "contract*16*0*0", "data*1*0*0", "fuzz*0*0*5", "quality*6*0*0", "security*17*0*0",
+        ["*= backend gate =*", "contract*16*0*0", "data*2*0*0", "fuzz*0*0*5", "quality*6*0*0", "security*17*0*0",
          "gate PASSED*"]
     )
     report = read_report(root)
