@@ -68,6 +68,8 @@ class Settings:
     bandit_severity: str = "medium"
     bandit_confidence: str = "medium"
     sarif_path: Path | None = None
+    markdown_path: Path | None = None
+    step_summary_path: Path | None = None
 
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -362,6 +364,8 @@ def resolve_settings(config: pytest.Config) -> Settings:
         bandit_severity=resolver.level("bandit_severity", "medium"),
         bandit_confidence=resolver.level("bandit_confidence", "medium"),
         sarif_path=resolver.path("sarif"),
+        markdown_path=resolver.path("markdown"),
+        step_summary_path=_step_summary(),
         quality_tools=_quality_tools(resolver),
         tool_timeout=resolver.seconds("tool_timeout", 300.0),
         docstring_min=_percent(resolver, "docstring_min"),
@@ -383,6 +387,12 @@ def _percent(resolver: _Resolver, name: str) -> float | None:
             f"got {value!r}."
         )
     return percent
+
+
+def _step_summary() -> Path | None:
+    """``$GITHUB_STEP_SUMMARY``: the file GitHub Actions shows on the run's summary page, when set."""
+    value = os.environ.get("GITHUB_STEP_SUMMARY", "").strip()
+    return Path(value) if value else None
 
 
 def _base_ref(resolver: _Resolver) -> str | None:
