@@ -94,6 +94,7 @@ def test_failing_gate_markdown_and_junit_properties(
     assert auth["finding.1.fix"]
     assert properties["implemented[GET /api/books]"]["status"] == "passed"
     assert properties["implemented[GET /api/books]"]["findings"] == "0"
+    assert properties["fuzz[GET /api/books]"]["status"] == "not verified"  # a skipped testcase keeps its properties
     assert all("backend_gate" not in props for props in properties.values())  # no JSON blob
     junit_text = (root / "junit.xml").read_text()
     for secret in (MEMBER_TOKEN, LIBRARIAN_TOKEN):
