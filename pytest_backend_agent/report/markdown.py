@@ -12,10 +12,12 @@ from pathlib import Path
 
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Finding, Severity
 
-__all__ = ["MAX_FAILURES", "MAX_NOT_VERIFIED", "markdown_summary"]
+__all__ = ["MAX_FAILURES", "MAX_NOT_VERIFIED", "MAX_REASONS", "markdown_summary"]
 
-MAX_FAILURES = 10
+MAX_FAILURES = 8
 """Failing findings shown with their fix and reproduction."""
+MAX_REASONS = 3
+"""Reasons for the verdict shown under the heading (the failures follow anyway)."""
 MAX_NOT_VERIFIED = 5
 """Checks shown that could not be verified."""
 
@@ -51,7 +53,7 @@ def _shown(path: Path, rootdir: Path) -> str:
 
 
 def _failure(finding: Finding) -> list[str]:
-    lines = [f"- {_code(finding.check)} {_text(finding.location.describe())}: {_text(finding.title)}"]
+    lines = [f"- {_code(finding.check)} {_code(finding.location.describe())}: {_text(finding.title)}"]
     if finding.fix:
         lines.append(f"  - fix: {_text(finding.fix)}")
     if finding.reproduction:
@@ -92,7 +94,7 @@ def _failures(outcomes: list[CheckOutcome]) -> list[str]:
     for finding in shown[:MAX_FAILURES]:
         lines.extend(_failure(finding))
     for outcome in bare[: max(0, MAX_FAILURES - len(shown))]:
-        lines.append(f"- {_code(outcome.check)} {_text(outcome.target)}: {_text(outcome.summary)}")
+        lines.append(f"- {_code(outcome.check)} {_code(outcome.target)}: {_text(outcome.summary)}")
     if total > MAX_FAILURES:
         lines.append(f"- … and {total - MAX_FAILURES} more (see the report)")
     return lines
@@ -103,7 +105,7 @@ def _not_verified(outcomes: list[CheckOutcome]) -> list[str]:
     if not unverified:
         return []
     lines = ["", f"### Not verified ({len(unverified)})", ""]
-    lines.extend(f"- {_code(o.check)} {_text(o.target)}: {_text(o.summary)}" for o in unverified[:MAX_NOT_VERIFIED])
+    lines.extend(f"- {_code(o.check)} {_code(o.target)}: {_text(o.summary)}" for o in unverified[:MAX_NOT_VERIFIED])
     if len(unverified) > MAX_NOT_VERIFIED:
         lines.append(f"- … and {len(unverified) - MAX_NOT_VERIFIED} more (see the report)")
     return lines
@@ -129,7 +131,8 @@ def markdown_summary(
         head = "## ⚠️ Backend gate: no verdict"
     lines = [head, ""]
     if reasons:
-        lines.append(_text("; ".join(reasons)))
+        more = f"; and {len(reasons) - MAX_REASONS} more" if len(reasons) > MAX_REASONS else ""
+        lines.append(_text("; ".join(reasons[:MAX_REASONS]) + more))
         lines.append("")
     lines.extend(_family_table(outcomes))
     lines.extend(_failures(outcomes))
