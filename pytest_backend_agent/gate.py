@@ -65,6 +65,7 @@ class GatePlugin:
         self.report_path: Path | None = None
         self.signal_path: Path | None = None
         self.problem: str | None = None
+        self.step_summary_problem: str | None = None
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> GatePlugin:
@@ -193,11 +194,14 @@ class GatePlugin:
         self.context.deselected_tests += sum(1 for item in items if not isinstance(item, GateItem))
 
     # ---- results --------------------------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.is_worker:
             return
         payload = [value for key, value in report.user_properties if key == PROPERTY]
         if report.nodeid.startswith(GATE_NODE + "::"):
+            if payload and report.when == "teardown":
+                self._readable_properties(report, str(payload[-1]))
             if payload and report.when == "call":
                 self.outcomes.append((report.nodeid, CheckOutcome.model_validate_json(str(payload[-1]))))
             elif report.failed and not payload:
@@ -228,6 +232,16 @@ class GatePlugin:
             outcome = current
         if outcome:
             self.own_tests[report.nodeid] = (keywords, outcome)
+
+    @staticmethod
+    def _readable_properties(report: pytest.TestReport, payload: str) -> None:
+        """Replace the outcome JSON on a gate item's teardown report (the one ``--junitxml`` reads properties from)
+        with short named properties; the call report keeps the JSON the gate gathers."""
+        from pytest_backend_agent.report.junit import junit_properties
+
+        readable = junit_properties(CheckOutcome.model_validate_json(payload))
+        kept: list[tuple[str, object]] = [(k, v) for k, v in report.user_properties if k != PROPERTY]
+        report.user_properties = kept + list(readable)
 
     # ---- the end --------------------------------------------------------------------------------------
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -279,11 +293,17 @@ class GatePlugin:
             self.report_path = self.settings.report_path
             if self.settings.sarif_path is not None:
                 self._write_sarif(self.settings.sarif_path)
+            if self.settings.markdown_path is not None:
+                from pytest_backend_agent.report.write import write_text_atomic
+
+                write_text_atomic(self.settings.markdown_path, self._markdown())
         except (ContractViolation, OSError) as error:
             self.settings.signal_path.unlink(missing_ok=True)
             self.problem = str(error)
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+            self._append_step_summary()
             return
+        self._append_step_summary()
         if self.verdict != "passed" and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -331,6 +351,32 @@ class GatePlugin:
         except Exception:  # the claims fall back to the OpenAPI document
             return None
 
+    def _markdown(self) -> str:
+        """The Markdown summary (``--backend-markdown``, ``$GITHUB_STEP_SUMMARY``) of this run."""
+        from pytest_backend_agent.report.markdown import markdown_summary
+
+        return markdown_summary(
+            [o for _, o in self.outcomes],
+            verdict=self.verdict,
+            reasons=self.reasons,
+            fuzz_seed=self.fuzz_seed,
+            report_path=self.report_path,
+            signal_path=self.signal_path,
+            rootdir=self.settings.rootdir,
+            problem=self.problem,
+        )
+
+    def _append_step_summary(self) -> None:
+        """Append the Markdown summary to ``$GITHUB_STEP_SUMMARY`` (GitHub Actions), when it is set."""
+        path = self.settings.step_summary_path
+        if path is None:
+            return
+        try:
+            with path.open("a", encoding="utf-8") as stream:
+                stream.write(self._markdown() + "\n")
+        except OSError as error:
+            self.step_summary_problem = f"$GITHUB_STEP_SUMMARY {path} not written: {error}"
+
     def _write_sarif(self, path: Path) -> None:
         """Write the findings as SARIF 2.1.0 (``--backend-sarif``), live ones at their route handler's line."""
         from pytest_backend_agent.report.handlers import route_handlers
@@ -368,6 +414,16 @@ class GatePlugin:
             verification=self.verification,
         ):
             terminalreporter.write_line(text, **markup)
+        if self.settings.markdown_path is not None and self.problem is None:
+            terminalreporter.write_line(f"markdown summary: {self._shown(self.settings.markdown_path)}")
+        if self.step_summary_problem:
+            terminalreporter.write_line(self.step_summary_problem, yellow=True)
+
+    def _shown(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.settings.rootdir))
+        except ValueError:
+            return str(path)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.context.close()

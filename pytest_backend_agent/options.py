@@ -91,6 +91,12 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("sarif", "write the gate's findings as SARIF 2.1.0 to PATH (GitHub code scanning)", "PATH"),
     Option(
+        "markdown",
+        "write a short Markdown summary of the gate to PATH (a PR comment); it is also appended to "
+        "$GITHUB_STEP_SUMMARY when that is set",
+        "PATH",
+    ),
+    Option(
         "quality",
         f"static tools the quality checks run on --backend-src, comma-separated, or none (default: {DEFAULT_QUALITY})",
         "TOOLS",

@@ -78,6 +78,8 @@ class Settings:
     verify_path: Path | None = None
     """A submitted report whose claims the gate checks (``--backend-verify``); None when not verifying."""
     scratch_db: str | None = None
+    markdown_path: Path | None = None
+    step_summary_path: Path | None = None
 
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -386,6 +388,8 @@ def resolve_settings(config: pytest.Config) -> Settings:
         sarif_path=resolver.path("sarif"),
         verify_path=_verify_path(resolver, report_path),
         scratch_db=_scratch_db(resolver),
+        markdown_path=resolver.path("markdown"),
+        step_summary_path=_step_summary(),
         quality_tools=_quality_tools(resolver),
         tool_timeout=resolver.seconds("tool_timeout", 300.0),
         docstring_min=_percent(resolver, "docstring_min"),
@@ -421,6 +425,12 @@ def _percent(resolver: _Resolver, name: str) -> float | None:
             f"got {value!r}."
         )
     return percent
+
+
+def _step_summary() -> Path | None:
+    """``$GITHUB_STEP_SUMMARY``: the file GitHub Actions shows on the run's summary page, when set."""
+    value = os.environ.get("GITHUB_STEP_SUMMARY", "").strip()
+    return Path(value) if value else None
 
 
 def _base_ref(resolver: _Resolver) -> str | None:

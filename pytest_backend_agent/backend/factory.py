@@ -25,8 +25,11 @@ def _user_frame(error: BaseException) -> str:
     return f" (at {frame.filename}:{frame.lineno})"
 
 
-def import_app(spec: str, rootdir: Path) -> Any:
-    """Import ``module:attr`` (``attr`` may be dotted, or end in ``()`` to call an app factory)."""
+def import_app(spec: str, rootdir: Path, option: str = "--backend-app") -> Any:
+    """Import ``module:attr`` (``attr`` may be dotted, or end in ``()`` to call an app factory).
+
+    ``option`` is how the user named the app (it starts every error message).
+    """
     __tracebackhide__ = True
     module_name, _, attr = spec.partition(":")
     root = str(rootdir)
@@ -37,17 +40,17 @@ def import_app(spec: str, rootdir: Path) -> Any:
     except ModuleNotFoundError as error:
         if error.name and module_name.startswith(error.name):
             raise GateUsageError(
-                f"--backend-app {spec}: there is no module {module_name!r} on sys.path (the rootdir {rootdir} is "
+                f"{option} {spec}: there is no module {module_name!r} on sys.path (the rootdir {rootdir} is "
                 "on it). Check the spelling, run pytest from the project root, or set pytest's `pythonpath` ini key "
                 "to the folder that holds the package."
             ) from None
         raise GateUsageError(
-            f"--backend-app {spec}: importing {module_name!r} failed: {error}{_user_frame(error)}. Install the "
+            f"{option} {spec}: importing {module_name!r} failed: {error}{_user_frame(error)}. Install the "
             "backend's dependencies in this environment (pip install -e .), then run the gate again."
         ) from None
     except Exception as error:
         raise GateUsageError(
-            f"--backend-app {spec}: importing {module_name!r} raised {type(error).__name__}: {error}"
+            f"{option} {spec}: importing {module_name!r} raised {type(error).__name__}: {error}"
             f"{_user_frame(error)}. Fix the error (python -c 'import {module_name}' shows it too)."
         ) from None
     target: Any = module
@@ -55,7 +58,7 @@ def import_app(spec: str, rootdir: Path) -> Any:
     for part in attr.removesuffix("()").split("."):
         if not hasattr(target, part):
             raise GateUsageError(
-                f"--backend-app {spec}: module {module_name!r} has no attribute {part!r}. Name the app object "
+                f"{option} {spec}: module {module_name!r} has no attribute {part!r}. Name the app object "
                 f"(e.g. {module_name}:app) or an app factory followed by () (e.g. {module_name}:create_app())."
             )
         target = getattr(target, part)
@@ -64,11 +67,10 @@ def import_app(spec: str, rootdir: Path) -> Any:
             target = target()
         except Exception as error:
             raise GateUsageError(
-                f"--backend-app {spec}: calling the app factory raised {type(error).__name__}: {error}"
-                f"{_user_frame(error)}."
+                f"{option} {spec}: calling the app factory raised {type(error).__name__}: {error}{_user_frame(error)}."
             ) from None
     if not callable(target):
-        raise GateUsageError(f"--backend-app {spec} is a {type(target).__name__}, not an ASGI or WSGI application.")
+        raise GateUsageError(f"{option} {spec} is a {type(target).__name__}, not an ASGI or WSGI application.")
     return target
 
 

@@ -14,7 +14,15 @@ from pydantic import BaseModel, ValidationError
 from pytest_backend_agent.errors import GateUsageError, GateWarning
 from pytest_backend_agent.packet.model import Packet
 
-__all__ = ["LoadedPacket", "json_path", "load_packet", "load_project_config", "read_json"]
+__all__ = [
+    "LoadedPacket",
+    "json_path",
+    "load_packet",
+    "load_project_config",
+    "packet_problems",
+    "read_json",
+    "unknown_fields",
+]
 
 _PACKET_DOCS = "docs/packet-format.md"
 
@@ -47,14 +55,19 @@ def json_path(location: Sequence[int | str]) -> str:
     return text
 
 
-def read_json(path: Path, what: str, option: str) -> tuple[Any, bytes]:
-    """The parsed JSON of ``path`` and its bytes; a missing, non-JSON or non-UTF-8 file is a usage error naming
-    ``what`` and the ``option`` that points at it."""
+def read_json(path: Path, what: str, option: str | None = None) -> tuple[Any, bytes]:
+    """The parsed JSON of ``path`` and its bytes; :class:`GateUsageError` when it is missing or not JSON.
+
+    ``option`` is the pytest option that names the file, mentioned in the error for a missing file.
+    """
+    __tracebackhide__ = True
     if not path.is_file():
-        raise GateUsageError(
-            f"{what} not found: {path}. Write it there, or point {option} at it "
-            f"(ini key {option.removeprefix('--').replace('-', '_')})."
+        where = (
+            f"Write it there, or point {option} at it (ini key {option.removeprefix('--').replace('-', '_')})."
+            if option
+            else "Check the path."
         )
+        raise GateUsageError(f"{what} not found: {path}. {where}")
     raw = path.read_bytes()
     try:
         return json.loads(raw), raw
@@ -67,17 +80,23 @@ def read_json(path: Path, what: str, option: str) -> tuple[Any, bytes]:
         raise GateUsageError(f"{what} {path} is not UTF-8 text. Save it as UTF-8 JSON.") from None
 
 
-def _unknown_fields(model: BaseModel, location: tuple[int | str, ...] = ()) -> Iterator[str]:
+def unknown_fields(model: BaseModel, location: tuple[int | str, ...] = ()) -> Iterator[str]:
+    """The JSON path of every field in ``model`` (and the models inside it) that its class does not declare."""
     for key in model.model_extra or {}:
         yield json_path((*location, key))
     for name in type(model).model_fields:
         value = getattr(model, name)
         if isinstance(value, BaseModel):
-            yield from _unknown_fields(value, (*location, name))
+            yield from unknown_fields(value, (*location, name))
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 if isinstance(item, BaseModel):
-                    yield from _unknown_fields(item, (*location, name, index))
+                    yield from unknown_fields(item, (*location, name, index))
+
+
+def packet_problems(error: ValidationError) -> list[str]:
+    """Each problem pydantic found in a packet, as ``$.json.path: message``."""
+    return [f"{json_path(item['loc'])}: {item['msg']}" for item in error.errors()]
 
 
 def load_packet(path: Path) -> LoadedPacket:
@@ -87,9 +106,7 @@ def load_packet(path: Path) -> LoadedPacket:
     try:
         packet = Packet.model_validate(data)
     except ValidationError as error:
-        problems = []
-        for item in error.errors()[:5]:
-            problems.append(f"{json_path(item['loc'])}: {item['msg']}")
+        problems = packet_problems(error)[:5]
         more = f" (and {error.error_count() - 5} more)" if error.error_count() > 5 else ""
         raise GateUsageError(
             f"architecture packet {path} does not match the packet schema: "
@@ -102,7 +119,7 @@ def load_packet(path: Path) -> LoadedPacket:
         packet=packet,
         path=path,
         sha256=hashlib.sha256(raw).hexdigest(),
-        unknown_fields=tuple(_unknown_fields(packet)),
+        unknown_fields=tuple(unknown_fields(packet)),
         text=raw.decode("utf-8"),
     )
 

@@ -14,7 +14,15 @@ from pytest_backend_agent.contracts import contract_schema
 from pytest_backend_agent.findings import CheckStatus, Severity
 from pytest_backend_agent.report.model import BackendReport, StageCompletionSignal, VerdictSummary
 
-__all__ = ["ContractViolation", "now_iso", "validate", "write_json_atomic", "write_outputs"]
+__all__ = [
+    "ContractViolation",
+    "now_iso",
+    "validate",
+    "violations",
+    "write_json_atomic",
+    "write_outputs",
+    "write_text_atomic",
+]
 
 
 class ContractViolation(Exception):
@@ -26,21 +34,41 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def validate(document: dict[str, Any], filename: str) -> None:
-    """Raise :class:`ContractViolation` naming the JSON path when ``document`` breaks the contract."""
+def _path_order(error: Any) -> list[tuple[int, int, str]]:
+    """Sort key for a jsonschema error: its path, list indexes in numeric order."""
+    return [(1, 0, part) if isinstance(part, str) else (0, int(part), "") for part in error.absolute_path]
+
+
+def violations(document: object, filename: str) -> list[str]:
+    """Every way ``document`` breaks the contract ``filename``, as ``$.json.path: message``, in path order."""
     from jsonschema import Draft202012Validator
 
     validator = Draft202012Validator(contract_schema(filename))
-    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
-    if errors:
-        first = errors[0]
-        where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.absolute_path)
-        raise ContractViolation(f"{filename}: {where}: {first.message} ({len(errors)} error(s))")
+    errors = sorted(validator.iter_errors(document), key=_path_order)
+    return [
+        "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path) + f": {error.message}"
+        for error in errors
+    ]
+
+
+def validate(document: dict[str, Any], filename: str) -> None:
+    """Raise :class:`ContractViolation` naming the JSON path when ``document`` breaks the contract."""
+    problems = violations(document, filename)
+    if problems:
+        raise ContractViolation(f"{filename}: {problems[0]} ({len(problems)} error(s))")
 
 
 def write_json_atomic(path: Path, document: dict[str, Any]) -> str:
     """Write ``document`` to ``path`` through a temporary file and a rename; return its sha256."""
-    data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    return _write_atomic(path, (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def write_text_atomic(path: Path, text: str) -> str:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file and a rename; return its sha256."""
+    return _write_atomic(path, text.encode("utf-8"))
+
+
+def _write_atomic(path: Path, data: bytes) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.backends import read_report, validate_report
+from tests.e2e.test_cli import REPORT, cli
 from tests.postgres import PostgresServer
 
 pytestmark = pytest.mark.e2e
@@ -47,6 +48,8 @@ def test_bookshelf_passes_the_gate(pytester: pytest.Pytester, bookshelf: Path) -
     assert report["security_measures"]["authorization"].startswith("role-based")
     assert {d["name"] for d in report["dependencies_added"]} >= {"fastapi", "sqlalchemy", "alembic"}
     assert (bookshelf / "ARTIFACTS" / "system" / "stage-completion-signal.json").is_file()
+    checked = cli("validate-report", "ARTIFACTS/backend-engineer/backend-implementation-report.json", cwd=bookshelf)
+    assert (checked.returncode, checked.stdout.strip()) == (0, f"{REPORT}: valid")
 
 
 def test_bookshelf_passes_the_gate_on_postgresql(
