@@ -333,14 +333,17 @@ def _performance(facts: RunFacts) -> list[str]:
 def _known_issues(facts: RunFacts) -> list[str]:
     """One line per failing item: its error finding when it has exactly one, else its summary. Items failing for
     the same cause (same check and title, e.g. one fuzzing failure on several operations) share one line naming
-    every place. Then one line per warning cause."""
+    every place. Then one line per warning cause, then one per accepted finding with its acceptance."""
     errors: list[str | tuple[str, str]] = []  # a cause key stands where its first item was
     causes: dict[tuple[str, str], list[str]] = {}
     warning_causes: dict[tuple[str, str], list[str]] = {}
+    accepted: list[str] = []
     for _, outcome in facts.outcomes:
-        found = [f for f in outcome.findings if f.severity is Severity.ERROR]
+        found = [f for f in outcome.findings if f.severity is Severity.ERROR and f.accepted is None]
         for finding in outcome.findings:
-            if finding.severity is Severity.WARNING:
+            if finding.accepted is not None:
+                accepted.append(f"(accepted by {finding.accepted.by}: {finding.accepted.reason}) {finding.one_line()}")
+            elif finding.severity is Severity.WARNING:
                 warning_causes.setdefault((finding.check, finding.title), []).append(finding.location.describe())
         if len(found) == 1:
             key = (found[0].check, found[0].title)
@@ -367,7 +370,7 @@ def _known_issues(facts: RunFacts) -> list[str]:
             + ", ".join(own[:10])
             + (" ..." if len(own) > 10 else "")
         )
-    return lines + warnings
+    return lines + warnings + accepted
 
 
 def _coverage_fields(outcome: CheckOutcome | None) -> dict[str, Any]:
@@ -417,7 +420,11 @@ def build_report(facts: RunFacts) -> BackendReport:
     verdict: Literal["passed", "failed"] = "failed" if reasons else "passed"
     if verdict == "passed":
         not_verified = sum(1 for _, o in facts.outcomes if o.status is CheckStatus.NOT_VERIFIED)
-        reasons.append(f"{len(facts.outcomes) - not_verified} checks passed, {not_verified} not verified, none failed")
+        accepted = sum(1 for _, o in facts.outcomes for f in o.findings if f.accepted is not None)
+        reasons.append(
+            f"{len(facts.outcomes) - not_verified} checks passed, {not_verified} not verified, none failed"
+            + (f", {accepted} accepted finding{'s' if accepted != 1 else ''}" if accepted else "")
+        )
     root = project_root(settings.rootdir, settings.src_dir)
     try:
         packet_path = str(facts.loaded.path.relative_to(settings.rootdir))
