@@ -308,3 +308,22 @@ def test_live_findings_keep_their_fingerprints_from_run_to_run(
     first = fingerprints()
     assert first
     assert fingerprints() == first
+
+
+def test_fuzz_findings_keep_their_fingerprints_across_seeds(
+    pytester: pytest.Pytester, gate_project: GateProject
+) -> None:
+    """Fuzzing with another seed sends other data and quotes it in the evidence (seed 7: 'in body - violates
+    pattern at /properties/isbn', seed 99: 'header: violates format ...'); the defects keep their fingerprints."""
+    root = gate_project("accepts_invalid", ini={"backend_fuzz_examples": "25", "backend_no_fuzz": "false"})
+
+    def fingerprints(seed: int) -> dict[str, set[str]]:
+        pytester.runpytest_subprocess("--backend-report", "-k", "fuzz", f"--backend-fuzz-seed={seed}")
+        found: dict[str, set[str]] = {}
+        for f in read_report(root)["gate"]["findings"]:
+            found.setdefault(f["severity"], set()).add(f"{f['location']['endpoint']} {f['title']} {f['fingerprint']}")
+        return found
+
+    first, second = fingerprints(7), fingerprints(99)
+    assert first["error"]
+    assert first["error"] == second["error"]
