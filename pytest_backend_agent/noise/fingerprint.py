@@ -11,7 +11,9 @@ A fingerprint is the first 16 hex digits of a SHA-256 over four parts, each norm
   collapsed, so counts, ids and timings that change from run to run do not change it.
 
 Fuzzing evidence keeps only its fixed fields (failure code, status, data mode): the failure message quotes
-generated data, which depends on the seed.
+generated data, which depends on the seed. The evidence of other findings at an endpoint (live probes) stops
+where a JSON body starts (``{`` or ``[``): what the backend answered holds data earlier requests created, which
+differs between a serial run and an xdist worker.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ _HEX = re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b", re.IGNOR
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:[.,_]\d+)*(?:e[-+]?\d+)?(?![\w])", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 _TRAILING_COMMENT = re.compile(r"\s+#[^'\"]*$")
+_JSON_BODY = re.compile(r"[{\[]")
 _FIXED_FIELDS = {"fuzz.operation": 2}
 """Checks whose evidence starts with fixed ``; ``-separated fields followed by free text quoting generated data."""
 
@@ -139,10 +142,13 @@ def place_key(finding: Finding, sources: SourceIndex) -> str:
 
 
 def _evidence(finding: Finding) -> str:
+    """The part of the evidence that identifies the finding: no generated data, no response bodies."""
     fixed = _FIXED_FIELDS.get(finding.check)
-    if fixed is None:
-        return finding.evidence
-    return "; ".join(finding.evidence.split("; ")[:fixed])
+    if fixed is not None:
+        return "; ".join(finding.evidence.split("; ")[:fixed])
+    if finding.location.endpoint and not finding.location.file:
+        return _JSON_BODY.split(finding.evidence, maxsplit=1)[0]
+    return finding.evidence
 
 
 def fingerprint(finding: Finding, sources: SourceIndex) -> str:

@@ -327,3 +327,21 @@ def test_fuzz_findings_keep_their_fingerprints_across_seeds(
     first, second = fingerprints(7), fingerprints(99)
     assert first["error"]
     assert first["error"] == second["error"]
+
+
+def test_a_baseline_written_by_a_serial_run_holds_under_xdist(
+    pytester: pytest.Pytester, security_project: SecurityProject
+) -> None:
+    """A worker's answers hold other data than a serial run's (each process creates its own prerequisites), so the
+    fingerprints leave response bodies out: the baseline written serially accepts every finding under -n 2."""
+    root = security_project("alg_none")
+    pytester.runpytest_subprocess(
+        "--backend-report", "-m", "security", "--backend-baseline=b.json", "--backend-baseline-update"
+    )
+    serial = {f["fingerprint"] for f in read_report(root)["gate"]["findings"]}
+    assert len(serial) == 5
+    result = pytester.runpytest_subprocess("--backend-report", "-m", "security", "-n", "2", "--backend-baseline=b.json")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
+    report = read_report(root)
+    assert {f["fingerprint"] for f in report["gate"]["findings"]} == serial
+    assert all(f["accepted"]["by"] == "baseline" for f in report["gate"]["findings"])

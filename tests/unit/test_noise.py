@@ -253,3 +253,20 @@ def test_load_baseline_names_the_json_path(tmp_path: Path) -> None:
     path.write_text(json.dumps({"entries": [{**entry, "expires": "2027-01-31"}]}))
     assert load_baseline(path).entries[0].expires == date(2027, 1, 31)
     assert load_baseline(tmp_path / "absent.json", must_exist=False) == Baseline()
+
+
+def test_live_fingerprints_leave_the_response_body_out(tmp_path: Path) -> None:
+    def live(evidence: str) -> str:
+        finding = Finding(
+            check="security.authn",
+            category="security",
+            severity=Severity.ERROR,
+            title="an alg:none JWT is accepted",
+            location=Location(endpoint="GET /api/books/{book_id}"),
+            evidence=evidence,
+        )
+        return fingerprint(finding, SourceIndex(tmp_path))
+
+    serial = live('expected 401 or 403; got 200: {"isbn":"0000000000000","title":"0","id":1}')
+    assert live('expected 401 or 403; got 200: {"isbn":"0824043459624","title":"x","id":2}') == serial
+    assert live("expected 401 or 403; got 200: (empty body)") != serial
