@@ -278,6 +278,7 @@ class GatePlugin:
             try:
                 self._update_baseline(self.settings.baseline_path)
             except OSError as error:
+                self.settings.signal_path.unlink(missing_ok=True)
                 self.problem = f"the baseline {self.settings.baseline_path} could not be written: {error}"
                 session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
                 return
