@@ -7,11 +7,11 @@ They are pydantic models so they travel as JSON (pytest-xdist carries them from 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["CheckOutcome", "CheckStatus", "Finding", "Location", "Severity"]
+__all__ = ["Acceptance", "CheckOutcome", "CheckStatus", "Finding", "Location", "Severity"]
 
 
 class Severity(StrEnum):
@@ -52,6 +52,16 @@ class Location(BaseModel):
         return ", ".join(parts) or "(backend)"
 
 
+class Acceptance(BaseModel):
+    """Why a finding is accepted: a baseline entry or an inline ``# backend-gate: ignore[...]`` comment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    by: Literal["baseline", "inline"] = Field(description="baseline (--backend-baseline) or inline (a source comment)")
+    reason: str = Field(description="Why it is accepted, as its author wrote it")
+    expires: str | None = Field(default=None, description="ISO date after which the acceptance no longer holds")
+
+
 class Finding(BaseModel):
     """One defect or observation, with the place, the evidence and the fix."""
 
@@ -65,10 +75,23 @@ class Finding(BaseModel):
     evidence: str = Field(default="", description="What the gate observed (secrets redacted)")
     fix: str = Field(default="", description="What to do about it")
     reproduction: str | None = Field(default=None, description="A command that reproduces it (curl)")
+    fingerprint: str | None = Field(
+        default=None,
+        description="Stable id of the finding for baselines: check, place (no line number) and normalised evidence",
+    )
+    accepted: Acceptance | None = Field(
+        default=None, description="Set when a baseline entry or an inline suppression accepts it: it fails nothing"
+    )
+    expired_acceptance: Acceptance | None = Field(
+        default=None, description="A baseline acceptance that expired: the finding counts again"
+    )
 
     def one_line(self) -> str:
-        """``[check] place: title`` for known_issues and the terminal."""
-        return f"[{self.check}] {self.location.describe()}: {self.title}"
+        """``[check] place: title`` for known_issues and the terminal (with a note when its acceptance expired)."""
+        line = f"[{self.check}] {self.location.describe()}: {self.title}"
+        if self.expired_acceptance is not None:
+            line += f" (its {self.expired_acceptance.by} acceptance expired on {self.expired_acceptance.expires})"
+        return line
 
 
 class CheckOutcome(BaseModel):

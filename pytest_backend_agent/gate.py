@@ -20,6 +20,7 @@ from pytest_backend_agent.checks.context import GateContext
 from pytest_backend_agent.errors import GateUsageError, GateWarning
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus
 from pytest_backend_agent.items import GATE_NODE, PROPERTY, GateCollector, GateItem
+from pytest_backend_agent.noise.baseline import Baseline, BaselineUpdate
 from pytest_backend_agent.packet.load import LoadedPacket, load_packet
 from pytest_backend_agent.settings import Settings, resolve_settings
 
@@ -37,7 +38,12 @@ class GatePlugin:
     """Adds the gate items, collects their outcomes and writes the report at the end of the session."""
 
     def __init__(
-        self, config: pytest.Config, settings: Settings, loaded: LoadedPacket, submitted: SubmittedReport | None = None
+        self,
+        config: pytest.Config,
+        settings: Settings,
+        loaded: LoadedPacket,
+        submitted: SubmittedReport | None = None,
+        baseline: Baseline | None = None,
     ) -> None:
         self.config = config
         self.settings = settings
@@ -50,7 +56,13 @@ class GatePlugin:
 
             design = load_document_file((loaded.path.parent / loaded.packet.api.openapi).resolve())
         work_dir = getattr(config, "workerinput", {}).get(_WORK_DIR)
-        self.context = GateContext(config, settings, loaded, design, Path(work_dir) if work_dir else None)
+        self.context = GateContext(
+            config, settings, loaded, design, Path(work_dir) if work_dir else None, baseline=baseline
+        )
+        self.baseline = baseline
+        self.baseline_update: BaselineUpdate | None = None
+        self.selected: set[str] | None = None
+        """Names of the gate items that survived selection (-k, -m), once known."""
         self.specs = {spec.item_name: spec for spec in gate_checks(loaded.packet, settings)}
         self.is_worker = hasattr(config, "workerinput")
         self.families_started = False
@@ -87,7 +99,12 @@ class GatePlugin:
             from pytest_backend_agent.report.submitted import load_submitted
 
             submitted = load_submitted(settings.verify_path)
-        return cls(config, settings, loaded, submitted)
+        baseline = None
+        if settings.baseline_path is not None:
+            from pytest_backend_agent.noise.baseline import load_baseline
+
+            baseline = load_baseline(settings.baseline_path, must_exist=not settings.baseline_update)
+        return cls(config, settings, loaded, submitted, baseline)
 
     # ---- collection -----------------------------------------------------------------------------------
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -113,7 +130,9 @@ class GatePlugin:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """The only process starts background work for the items that survived selection (-k, -m, --lf)."""
         if not self.is_worker and not self._distributing(session):
-            self._start_families([item.spec for item in session.items if isinstance(item, GateItem)])
+            selected = [item.spec for item in session.items if isinstance(item, GateItem)]
+            self.selected = {spec.item_name for spec in selected}
+            self._start_families(selected)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -127,7 +146,10 @@ class GatePlugin:
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         """On the xdist controller, start background work once the first worker has collected (all collect alike)."""
         prefix = GATE_NODE + "::"
-        self._start_families([self.specs[nodeid[len(prefix) :]] for nodeid in ids if nodeid.startswith(prefix)])
+        selected = [self.specs[nodeid[len(prefix) :]] for nodeid in ids if nodeid.startswith(prefix)]
+        if self.selected is None:
+            self.selected = {spec.item_name for spec in selected}
+        self._start_families(selected)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
@@ -260,6 +282,7 @@ class GatePlugin:
         for family in FAMILIES:
             if family.finish is not None:
                 for judged in family.finish(self.context, self.worker_outputs.get(family.name, [])):
+                    judged = self.context.acceptor.apply(judged)
                     self.outcomes.append((f"{GATE_NODE}::{judged.check}[{judged.target}]", judged))
         from pytest_backend_agent.report.build import OwnTests, RunFacts, build_report
         from pytest_backend_agent.report.write import ContractViolation, now_iso, write_outputs
@@ -283,6 +306,14 @@ class GatePlugin:
         report = build_report(facts)
         if self.submitted is not None:
             report = self._verify(report, self.submitted)
+        if self.settings.baseline_update and self.settings.baseline_path is not None:
+            try:
+                self._update_baseline(self.settings.baseline_path)
+            except OSError as error:
+                self.settings.signal_path.unlink(missing_ok=True)
+                self.problem = f"the baseline {self.settings.baseline_path} could not be written: {error}"
+                session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+                return
         self.verdict = report.gate.verdict
         self.fuzz_seed = report.gate.fuzz_seed
         self.reasons = report.gate.reasons
@@ -377,6 +408,27 @@ class GatePlugin:
         except OSError as error:
             self.step_summary_problem = f"$GITHUB_STEP_SUMMARY {path} not written: {error}"
 
+    def _judged_checks(self) -> set[str]:
+        """Check ids every item of which ran in this session and none was not verified: a baseline entry of such
+        a check that no finding matched is gone, not merely unseen."""
+        ran: dict[str, list[CheckStatus]] = {}
+        for _, outcome in self.outcomes:
+            ran.setdefault(outcome.check, []).append(outcome.status)
+        selected = self.selected if self.selected is not None else set(self.specs)
+        complete = {spec.check for spec in self.specs.values() if spec.item_name in selected}
+        complete -= {spec.check for spec in self.specs.values() if spec.item_name not in selected}
+        complete |= {check for check in ran if check not in {spec.check for spec in self.specs.values()}}
+        return {check for check in complete if check in ran and CheckStatus.NOT_VERIFIED not in ran[check]}
+
+    def _update_baseline(self, path: Path) -> None:
+        """``--backend-baseline-update``: rewrite the baseline from this run's findings, atomically."""
+        from pytest_backend_agent.noise.baseline import update_baseline, write_baseline
+
+        findings = [f for _, outcome in self.outcomes for f in outcome.findings]
+        update = update_baseline(self.baseline or Baseline(), findings, self._judged_checks())
+        write_baseline(path, update.baseline)
+        self.baseline_update = update
+
     def _write_sarif(self, path: Path) -> None:
         """Write the findings as SARIF 2.1.0 (``--backend-sarif``), live ones at their route handler's line."""
         from pytest_backend_agent.report.handlers import route_handlers
@@ -412,6 +464,8 @@ class GatePlugin:
             rootdir=self.settings.rootdir,
             problem=self.problem,
             verification=self.verification,
+            baseline_update=self.baseline_update,
+            baseline_path=self.settings.baseline_path,
         ):
             terminalreporter.write_line(text, **markup)
         if self.settings.markdown_path is not None and self.problem is None:

@@ -123,6 +123,23 @@ OPTIONS: tuple[Option, ...] = (
         "URL",
     ),
     Option(
+        "baseline",
+        "JSON file of accepted findings (fingerprint, reason, optional expiry); they stay in the report but fail "
+        "nothing (docs/baselines.md)",
+        "PATH",
+    ),
+    Option(
+        "baseline_update",
+        "write the --backend-baseline file from this run's findings: reasons and expiry of entries still seen are "
+        "kept, new ones get a TODO reason, entries no longer seen are dropped",
+        flag=True,
+    ),
+    Option(
+        "fail_on_severity",
+        "lowest finding severity that fails the gate: error or warning (default: error)",
+        "LEVEL",
+    ),
+    Option(
         "base",
         "git ref the change is measured against: dependencies_added lists only what was added since it "
         "(default: $GITHUB_BASE_REF or $CI_MERGE_REQUEST_TARGET_BRANCH_NAME when set)",

@@ -80,6 +80,9 @@ class Settings:
     scratch_db: str | None = None
     markdown_path: Path | None = None
     step_summary_path: Path | None = None
+    baseline_path: Path | None = None
+    baseline_update: bool = False
+    fail_on_severity: str = "error"
 
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -359,6 +362,7 @@ def resolve_settings(config: pytest.Config) -> Settings:
     assert packet_path is not None  # noqa: S101 - a default is given
     assert signal_path is not None  # noqa: S101 - a default is given
     report_path = _report_path(config, resolver)
+    baseline_path, baseline_update, fail_on_severity = _noise(config, resolver)
     return Settings(
         rootdir=config.rootpath,
         report_path=report_path,
@@ -394,6 +398,9 @@ def resolve_settings(config: pytest.Config) -> Settings:
         tool_timeout=resolver.seconds("tool_timeout", 300.0),
         docstring_min=_percent(resolver, "docstring_min"),
         base_ref=_base_ref(resolver),
+        baseline_path=baseline_path,
+        baseline_update=baseline_update,
+        fail_on_severity=fail_on_severity,
     )
 
 
@@ -409,6 +416,25 @@ def _scratch_db(resolver: _Resolver) -> str | None:
             "(it is not repeated here in case it holds a password)."
         )
     return value
+
+
+def _noise(config: pytest.Config, resolver: _Resolver) -> tuple[Path | None, bool, str]:
+    """The baseline path, whether to update it, and the severity that fails the gate."""
+    baseline = resolver.path("baseline")
+    update = _flag(config, "baseline_update")
+    if update and baseline is None:
+        raise GateUsageError(
+            "--backend-baseline-update needs the file to write: give --backend-baseline=PATH (ini backend_baseline), "
+            "e.g. --backend-baseline=backend-baseline.json."
+        )
+    value, _ = resolver.raw("fail_on_severity")
+    severity = (value or "error").strip().lower()
+    if severity not in ("error", "warning"):
+        raise GateUsageError(
+            f"--backend-fail-on-severity (ini backend_fail_on_severity) must be error (only errors fail the gate) or "
+            f"warning (warnings fail it too), got {value!r}."
+        )
+    return baseline, update, severity
 
 
 def _percent(resolver: _Resolver, name: str) -> float | None:

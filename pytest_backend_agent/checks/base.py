@@ -50,7 +50,11 @@ def _throttled(outcome: CheckOutcome, throttled: int, sent: int) -> CheckOutcome
 
 
 def run_check(spec: CheckSpec, context: GateContext) -> CheckOutcome:
-    """Run one check; a backend that stops answering is a failed outcome, not a crash of the gate."""
+    """Run one check; a backend that stops answering is a failed outcome, not a crash of the gate.
+
+    The outcome's secrets are redacted, then its findings fingerprinted and judged against the baseline, inline
+    suppressions and the severity threshold (``context.acceptor``), which may change its status.
+    """
     started = time.perf_counter()
     first_record = len(context.backend.records) if context.started else 0
     try:
@@ -91,4 +95,4 @@ def run_check(spec: CheckSpec, context: GateContext) -> CheckOutcome:
         finding.evidence = context.redact(finding.evidence)
         if finding.reproduction is not None:
             finding.reproduction = context.redact(finding.reproduction)
-    return outcome
+    return context.acceptor.apply(outcome)

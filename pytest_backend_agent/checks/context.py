@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_backend_agent.background import Background
+from pytest_backend_agent.noise.apply import Acceptor
 from pytest_backend_agent.redact import Redactor
 
 if TYPE_CHECKING:
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from pytest_backend_agent.backend.client import Backend
     from pytest_backend_agent.backend.openapi import OpenApiIndex
     from pytest_backend_agent.checks.requests import RequestFormer
+    from pytest_backend_agent.noise.baseline import Baseline
     from pytest_backend_agent.packet.load import LoadedPacket
     from pytest_backend_agent.settings import Settings
 
@@ -87,7 +89,8 @@ class GateContext:
     """Per-process state the checks share. The backend is opened on first use and closed at session end.
 
     ``background`` holds the session's background tool runs; an xdist worker is handed the controller's folder
-    (``work_dir``) so that it reads the results of tools the controller started.
+    (``work_dir``) so that it reads the results of tools the controller started. ``acceptor`` judges every
+    outcome's findings against the baseline (loaded once per process) and inline suppressions.
     """
 
     def __init__(
@@ -97,6 +100,7 @@ class GateContext:
         loaded: LoadedPacket,
         design: OpenApiIndex | None,
         work_dir: Path | None = None,
+        baseline: Baseline | None = None,
     ) -> None:
         self.config = config
         self.settings = settings
@@ -105,6 +109,8 @@ class GateContext:
         self.design = design
         self.background = Background(work_dir)
         self.redactor = Redactor()
+        self.acceptor = Acceptor(settings.rootdir, baseline, settings.fail_on_severity)
+        """Fingerprints findings and applies the baseline, inline suppressions and the severity threshold."""
         self.credentials = Credentials(self)
         self._backend: Backend | None = None
         self._backend_document: Any = _UNSET

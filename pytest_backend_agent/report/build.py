@@ -101,9 +101,13 @@ class RunFacts:
 
 def passed_reason(outcomes: Iterable[CheckOutcome]) -> str:
     """The one reason of a passing verdict: how many checks passed and how many were not verified."""
-    statuses = [o.status for o in outcomes]
+    listed = list(outcomes)
+    statuses = [o.status for o in listed]
     not_verified = statuses.count(CheckStatus.NOT_VERIFIED)
-    return f"{len(statuses) - not_verified} checks passed, {not_verified} not verified, none failed"
+    accepted = sum(1 for o in listed for f in o.findings if f.accepted is not None)
+    return f"{len(statuses) - not_verified} checks passed, {not_verified} not verified, none failed" + (
+        f", {accepted} accepted finding{'s' if accepted != 1 else ''}" if accepted else ""
+    )
 
 
 def _by_check(outcomes: list[tuple[str, CheckOutcome]], check: str) -> dict[str, CheckOutcome]:
@@ -343,14 +347,17 @@ def _performance(facts: RunFacts) -> list[str]:
 def _known_issues(facts: RunFacts) -> list[str]:
     """One line per failing item: its error finding when it has exactly one, else its summary. Items failing for
     the same cause (same check and title, e.g. one fuzzing failure on several operations) share one line naming
-    every place. Then one line per warning cause."""
+    every place. Then one line per warning cause, then one per accepted finding with its acceptance."""
     errors: list[str | tuple[str, str]] = []  # a cause key stands where its first item was
     causes: dict[tuple[str, str], list[str]] = {}
     warning_causes: dict[tuple[str, str], list[str]] = {}
+    accepted: list[str] = []
     for _, outcome in facts.outcomes:
-        found = [f for f in outcome.findings if f.severity is Severity.ERROR]
+        found = [f for f in outcome.findings if f.severity is Severity.ERROR and f.accepted is None]
         for finding in outcome.findings:
-            if finding.severity is Severity.WARNING:
+            if finding.accepted is not None:
+                accepted.append(f"(accepted by {finding.accepted.by}: {finding.accepted.reason}) {finding.one_line()}")
+            elif finding.severity is Severity.WARNING:
                 warning_causes.setdefault((finding.check, finding.title), []).append(finding.location.describe())
         if len(found) == 1:
             key = (found[0].check, found[0].title)
@@ -377,7 +384,7 @@ def _known_issues(facts: RunFacts) -> list[str]:
             + ", ".join(own[:10])
             + (" ..." if len(own) > 10 else "")
         )
-    return lines + warnings
+    return lines + warnings + accepted
 
 
 def _coverage_fields(outcome: CheckOutcome | None) -> dict[str, Any]:

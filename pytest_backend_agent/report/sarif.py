@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_backend_agent import __version__
-from pytest_backend_agent.findings import CheckOutcome, Finding, Severity
+from pytest_backend_agent.findings import Acceptance, CheckOutcome, Finding, Severity
 from pytest_backend_agent.packet.load import LoadedPacket
 from pytest_backend_agent.packet.model import normalize_path
 
@@ -52,10 +52,22 @@ def _location(
     return _relative(loaded.path, rootdir), 1
 
 
+def _suppression(accepted: Acceptance) -> dict[str, Any]:
+    """A SARIF suppression: ``inSource`` for an inline comment, ``external`` for a baseline entry."""
+    suppression: dict[str, Any] = {
+        "kind": "inSource" if accepted.by == "inline" else "external",
+        "status": "accepted",
+        "justification": accepted.reason,
+    }
+    if accepted.expires:
+        suppression["properties"] = {"expires": accepted.expires}
+    return suppression
+
+
 def build_sarif(
     outcomes: list[CheckOutcome], *, rootdir: Path, loaded: LoadedPacket, handlers: dict[str, tuple[Path, int]]
 ) -> dict[str, Any]:
-    """A SARIF 2.1.0 log with one run: a rule per check id, a result per finding."""
+    """A SARIF 2.1.0 log with one run: a rule per check id, a result per finding (accepted ones suppressed)."""
     rules: dict[str, dict[str, Any]] = {}
     results: list[dict[str, Any]] = []
     for outcome in outcomes:
@@ -70,6 +82,9 @@ def build_sarif(
                 }
             uri, line = _location(finding, rootdir, loaded, handlers)
             text = finding.title
+            expired = finding.expired_acceptance
+            if expired is not None:
+                text += f" (its {expired.by} acceptance expired on {expired.expires})"
             if finding.location.endpoint:
                 text = f"{finding.location.endpoint}: {text}"
             if finding.evidence:
@@ -94,8 +109,12 @@ def build_sarif(
                 ],
                 "partialFingerprints": {"backendGate/v1": fingerprint},
             }
+            if finding.fingerprint:
+                result["partialFingerprints"]["backendGate/stable/v1"] = finding.fingerprint
             if finding.reproduction:
                 result["properties"] = {"reproduction": finding.reproduction}
+            if finding.accepted is not None:
+                result["suppressions"] = [_suppression(finding.accepted)]
             results.append(result)
     return {
         "$schema": SARIF_SCHEMA,

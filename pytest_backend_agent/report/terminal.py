@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Severity
+from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Finding, Severity
 
 if TYPE_CHECKING:
+    from pytest_backend_agent.noise.baseline import BaselineUpdate
     from pytest_backend_agent.report.model import VerificationSection
 
 __all__ = ["SHOWN", "summary_lines"]
@@ -36,6 +38,8 @@ def summary_lines(
     problem: str | None,
     fuzz_seed: int | None = None,
     verification: VerificationSection | None = None,
+    baseline_update: BaselineUpdate | None = None,
+    baseline_path: Path | None = None,
 ) -> list[tuple[str, dict[str, bool]]]:
     """Lines (with markup) summarising the gate: families x statuses, failures with fixes, the verified claims,
     what was written."""
@@ -52,10 +56,13 @@ def summary_lines(
         lines.append((text, {"red": row[CheckStatus.FAILED] > 0}))
     checks = [o for o in outcomes if o.family != "verify"]  # claims have their own block below
     failed = [o for o in checks if o.status is CheckStatus.FAILED]
+    listed: set[int] = set()
     if failed:
         lines.append(("failed:", {"red": True, "bold": True}))
         for outcome in failed:
-            errors = [f for f in outcome.findings if f.severity is Severity.ERROR] or outcome.findings
+            counting = [f for f in outcome.findings if f.accepted is None]
+            errors = [f for f in counting if f.severity is Severity.ERROR] or counting
+            listed.update(id(finding) for finding in errors)
             for finding in errors[:SHOWN]:
                 lines.append((f"  {finding.one_line()}", {"red": True}))
                 if finding.fix:
@@ -70,12 +77,20 @@ def summary_lines(
     if unverified:
         lines.append(("not verified:", {"yellow": True, "bold": True}))
         lines.extend((f"  [{o.check}] {o.target}: {o.summary}", {"yellow": True}) for o in unverified)
-    warnings = [f for o in outcomes for f in o.findings if f.severity is Severity.WARNING]
+    warnings = [
+        f
+        for o in outcomes
+        for f in o.findings
+        if f.severity is Severity.WARNING and f.accepted is None and id(f) not in listed
+    ]
     if warnings:
         lines.append((f"warnings ({len(warnings)}):", {"yellow": True, "bold": True}))
         lines.extend((f"  {w.one_line()}", {"yellow": True}) for w in warnings)
     if verification is not None:
         lines.extend(_verification_lines(verification, rootdir))
+    lines.extend(_accepted_lines([f for o in outcomes for f in o.findings]))
+    if baseline_update is not None and baseline_path is not None:
+        lines.extend(_update_lines(baseline_update, _shown(baseline_path, rootdir)))
     if fuzz_seed is not None:
         lines.append((f"fuzz seed {fuzz_seed} (replay with --backend-fuzz-seed={fuzz_seed})", {}))
     if problem:
@@ -113,4 +128,61 @@ def _verification_lines(section: VerificationSection, rootdir: Path) -> list[tup
         if claim.status is CheckStatus.NOT_VERIFIED:
             text = f"  not verified {claim.nodeid}: claims {_cut(claim.claim)}; {_cut(claim.observation)}"
             lines.append((text, {"yellow": True}))
+    return lines
+
+
+def _accepted_lines(findings: list[Finding]) -> list[tuple[str, dict[str, bool]]]:
+    """``N findings accepted by baseline/inline suppressions``, and how many still carry the TODO reason."""
+    from pytest_backend_agent.noise.baseline import TODO_REASON
+
+    accepted = [f for f in findings if f.accepted is not None]
+    if not accepted:
+        return []
+    by = Counter(f.accepted.by for f in accepted if f.accepted is not None)
+    lines = [
+        (
+            f"{len(accepted)} finding{'s' if len(accepted) != 1 else ''} accepted by baseline/inline suppressions "
+            f"({by['baseline']} baseline, {by['inline']} inline; listed in the report's gate.findings)",
+            {"yellow": True},
+        )
+    ]
+    todo = sum(1 for f in accepted if f.accepted is not None and f.accepted.reason == TODO_REASON)
+    if todo:
+        says = "still says" if todo == 1 else "still say"
+        lines.append((f"  {todo} of them {says} '{TODO_REASON}': write the real reason in the baseline", {}))
+    return lines
+
+
+def _entries(count: int, adjective: str = "") -> str:
+    return f"{count} {adjective}{'entry' if count == 1 else 'entries'}"
+
+
+def _update_lines(update: BaselineUpdate, shown: str) -> list[tuple[str, dict[str, bool]]]:
+    """What ``--backend-baseline-update`` wrote, added and dropped."""
+    from pytest_backend_agent.noise.baseline import TODO_REASON
+
+    entries = len(update.baseline.entries)
+    lines: list[tuple[str, dict[str, bool]]] = [(f"baseline updated: {shown}: {_entries(entries)}", {"bold": True})]
+    if update.added:
+        lines.append(
+            (
+                f"  {_entries(len(update.added), 'new ')} with the reason "
+                f"'{TODO_REASON}': replace it with why each finding is accepted",
+                {"yellow": True},
+            )
+        )
+        lines.extend((f"    + [{e.check}] {e.location}: {e.title}", {}) for e in update.added[:SHOWN])
+        if len(update.added) > SHOWN:
+            lines.append((f"    ... and {len(update.added) - SHOWN} more (see the file)", {}))
+    if update.dropped:
+        lines.append((f"  dropped {_entries(len(update.dropped))} no longer seen:", {}))
+        lines.extend((f"    - [{e.check}] {e.location}: {e.title}", {}) for e in update.dropped)
+    if update.kept_unjudged:
+        lines.append(
+            (
+                f"  kept {_entries(len(update.kept_unjudged))} whose "
+                "check did not fully run in this session (deselected or not verified)",
+                {},
+            )
+        )
     return lines

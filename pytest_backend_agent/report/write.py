@@ -106,7 +106,7 @@ def write_outputs(report: BackendReport, report_path: Path, signal_path: Path, r
         verdict=VerdictSummary(
             checks_passed=sum(1 for c in checks if c.status is CheckStatus.PASSED),
             checks_not_verified=sum(1 for c in checks if c.status is CheckStatus.NOT_VERIFIED),
-            warnings=sum(1 for f in report.gate.findings if f.severity is Severity.WARNING),
+            warnings=sum(1 for f in report.gate.findings if f.severity is Severity.WARNING and f.accepted is None),
         ),
     )
     signal_document = signal.model_dump(mode="json")
