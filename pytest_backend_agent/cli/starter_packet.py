@@ -183,15 +183,17 @@ def field_type(type_name: str) -> str:
 
 
 def _field(column: OrmColumn) -> dict[str, Any]:
-    entry: dict[str, Any] = {"name": column.name, "type": field_type(column.type)}
+    # The ORM's type family when it knows one (``String(13)`` -> string), else the type's class name.
+    kind = column.family if column.family != "other" else field_type(column.type.split("(", 1)[0])
+    entry: dict[str, Any] = {"name": column.name, "type": kind}
     if column.primary_key:
-        entry["primary_key"] = True
-    if column.unique:
-        entry["unique"] = True
+        entry["primary_key"] = True  # a primary key is unique and indexed by definition: not repeated
+    elif column.unique:
+        entry["unique"] = True  # and indexed by its constraint
     entry["nullable"] = column.nullable
     if column.foreign_keys:
         entry["foreign_key"] = column.foreign_keys[0]
-    if column.indexed:
+    if column.indexed and not column.primary_key and not column.unique:
         entry["indexed"] = True
     return entry
 
