@@ -41,7 +41,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
 def pytest_configure(config: pytest.Config) -> None:
     """Register the gate when ``--backend-report`` is given; bad input stops the run with a clear error."""
     config.addinivalue_line("markers", "backend_gate: a check added by the backend gate (pytest-backend-agent)")
-    for family in ("contract", "data", "fuzz", "security", "quality"):
+    for family in ("contract", "data", "fuzz", "security", "quality", "performance"):
         config.addinivalue_line("markers", f"{family}: backend gate checks of the {family} family")
     if config.getoption("backend_report", None) is None:
         return
