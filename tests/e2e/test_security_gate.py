@@ -38,8 +38,11 @@ def test_clean_fixture_passes_with_zero_findings_and_says_what_it_saw(
     report = read_report(root)
     validate_report(report)
     assert report["gate"]["findings"] == []
-    statuses = {(c["check"], c["target"]): c["status"] for c in report["gate"]["checks"] if c["family"] != "fuzz"}
+    judged = [c for c in report["gate"]["checks"] if c["family"] not in ("fuzz", "performance")]
+    statuses = {(c["check"], c["target"]): c["status"] for c in judged}
     assert set(statuses.values()) == {"passed"}
+    # the fixture keeps its books in a dict and sqlite3: no SQLAlchemy statement to count, so N+1 is not verified
+    assert {c["status"] for c in report["gate"]["checks"] if c["family"] == "performance"} <= {"passed", "not verified"}
     assert statuses[("security.rate_limit", "burst")] == "passed"
     measures = report["security_measures"]
     assert measures["authentication"] == "JWT"

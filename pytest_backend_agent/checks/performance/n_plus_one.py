@@ -78,17 +78,15 @@ def check_n_plus_one(context: GateContext, endpoint: Endpoint) -> CheckOutcome:
 def _judge(context: GateContext, endpoint: Endpoint, target: ListTarget, counter: StatementCounter) -> CheckOutcome:
     key = endpoint.key
     params = page_params(context, endpoint)
-    populate(context, target, FIRST_ROWS)
-    target.get(context, params)  # warm-up: statements a first request runs once (caches, lookups) are not counted
-    first, rows_1, counts_1 = _measure(context, target, counter, params)
-    if not first.is_success:
+    probe = target.get(context, params)
+    if not probe.is_success:
         return outcome(
             CHECK,
             key,
             CheckStatus.NOT_VERIFIED,
-            f"not verified: GET {endpoint.path} answered {first.status_code} as {target.role or 'anonymous'}",
+            f"not verified: GET {endpoint.path} answered {probe.status_code} as {target.role or 'anonymous'}",
         )
-    if rows_1 is None:
+    if items_of(probe) is None:
         if endpoint.paginated:
             return outcome(
                 CHECK,
@@ -97,6 +95,16 @@ def _judge(context: GateContext, endpoint: Endpoint, target: ListTarget, counter
                 "not verified: the answer holds no list of items (an array, or a page with items/data/results)",
             )
         return outcome(CHECK, key, CheckStatus.PASSED, "not a list endpoint: its answer holds no list of items")
+    populate(context, target, FIRST_ROWS)
+    target.get(context, params)  # warm-up: statements a first request runs once (caches, lookups) are not counted
+    first, rows_1, counts_1 = _measure(context, target, counter, params)
+    if not first.is_success or rows_1 is None:
+        return outcome(
+            CHECK,
+            key,
+            CheckStatus.NOT_VERIFIED,
+            f"not verified: GET {endpoint.path} answered {first.status_code} without a list after the gate added rows",
+        )
     populate(context, target, MORE_ROWS)
     second, rows_2, counts_2 = _measure(context, target, counter, params)
     n1, n2 = len(rows_1), len(rows_2 or [])
