@@ -47,13 +47,17 @@ def _timed_gets(context: GateContext, endpoint: Endpoint) -> tuple[list[float], 
     roles: list[str | None] = [*role_for(endpoint)] or [None]
     role = next((r for r in roles if r is None or context.credentials.headers(r) is not None), roles[0])
     former = context.former
+    request = None
     try:
-        request = next(iter(former.formed(endpoint, role, limit=1)))
-    except (Unformable, StopIteration) as error:
-        return [], f"no dedicated requests: {error or 'no request could be formed'}"
+        for request in former.formed(endpoint, role, limit=3):
+            if former.send(request).is_success:  # warm-up, not counted: a request the backend accepts is timed
+                break
+    except Unformable as error:
+        return [], f"no dedicated requests: {error}"
+    if request is None:
+        return [], "no dedicated requests: no request could be formed"
     backend = context.backend
     started = time.monotonic()
-    former.send(request)  # warm-up, not counted
     first = len(backend.records)
     for index in range(TIMED_REQUESTS):
         if index >= MIN_TIMED and time.monotonic() - started > TIME_BUDGET_S:
