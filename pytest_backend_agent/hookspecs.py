@@ -13,7 +13,12 @@ import pytest
 if TYPE_CHECKING:
     from pytest_backend_agent.backend.client import Backend
 
-__all__ = ["pytest_backend_auth_headers", "pytest_backend_expired_auth_headers", "pytest_backend_reset_state"]
+__all__ = [
+    "pytest_backend_auth_headers",
+    "pytest_backend_expired_auth_headers",
+    "pytest_backend_reset_state",
+    "pytest_backend_seed",
+]
 
 
 @pytest.hookspec(firstresult=True)
@@ -43,4 +48,15 @@ def pytest_backend_reset_state(backend: Backend, config: pytest.Config, operatio
 
     Called before each fuzz item when a conftest implements it, e.g. to truncate tables of a throw-away database
     or re-create the users whose credentials the gate uses. Fuzzing creates, changes and deletes data.
+    """
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_backend_seed(resource: str, count: int, backend: Backend, config: pytest.Config) -> int | None:
+    """Add ``count`` rows behind the list endpoint ``resource`` (its packet path, e.g. ``/api/v1/books``).
+
+    The performance checks need rows to list (N+1 queries, pagination). They create them through the packet's
+    own ``POST resource`` when no implementation of this hook answers; implement it for data the API cannot
+    create (rows imported by a job, read-only lists) or to make it faster. Return how many rows were added, or
+    None to leave ``resource`` to the gate. The rows must be visible to the roles the packet lets list it.
     """

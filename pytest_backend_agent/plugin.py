@@ -42,7 +42,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Register the gate when ``--backend-report`` (or ``--backend-verify``) is given; bad input stops the run with a
     clear error."""
     config.addinivalue_line("markers", "backend_gate: a check added by the backend gate (pytest-backend-agent)")
-    for family in ("contract", "data", "fuzz", "security", "quality", "verify"):
+    for family in ("contract", "data", "fuzz", "security", "quality", "performance", "verify"):
         config.addinivalue_line("markers", f"{family}: backend gate checks of the {family} family")
     if not gate_requested(config):
         return

@@ -34,7 +34,13 @@ from pytest_backend_agent.checks.security.bandit_scan import run_bandit
 
 run_bandit(Path(__file__).parent / "unit")  # imports bandit and its plugins once, quietly
 
-pytest_plugins = ["tests.e2e.backends", "tests.e2e.data_backends", "tests.e2e.security_backends", "tests.postgres"]
+pytest_plugins = [
+    "tests.e2e.backends",
+    "tests.e2e.data_backends",
+    "tests.e2e.security_backends",
+    "tests.e2e.perf_backends",
+    "tests.postgres",
+]
 
 
 @pytest.fixture(autouse=True, scope="session")

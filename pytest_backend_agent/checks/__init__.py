@@ -29,6 +29,7 @@ from pytest_backend_agent.checks.contract import contract_checks
 from pytest_backend_agent.checks.data import data_checks
 from pytest_backend_agent.checks.docstrings import docstring_checks
 from pytest_backend_agent.checks.fuzz import fuzz_checks
+from pytest_backend_agent.checks.performance import performance_checks
 from pytest_backend_agent.checks.quality import TOOLS, quality_checks
 from pytest_backend_agent.checks.quality import start as start_quality
 from pytest_backend_agent.checks.security import security_checks
@@ -59,6 +60,7 @@ class Family:
 FAMILIES: tuple[Family, ...] = (
     Family("contract", lambda packet, settings: contract_checks(packet)),
     Family("data", data_checks),
+    Family("performance", performance_checks),  # before fuzz and security: few rows yet, no rate-limit burst
     Family("fuzz", fuzz_checks),
     Family("security", security_checks),
     Family(

@@ -249,6 +249,10 @@ class RequestFormer:
                 return self._create_in(endpoint.path, depth, notes)
         return None
 
+    def create(self, collection: str, notes: list[str] | None = None) -> Any:
+        """Create one resource in ``collection`` through the packet's ``POST collection``; its id, or None."""
+        return self._create_in(collection, 0, notes if notes is not None else [])
+
     def _create_in(self, collection: str, depth: int, notes: list[str]) -> Any:
         creator = self._creator(collection)
         if creator is None or depth >= MAX_DEPTH:

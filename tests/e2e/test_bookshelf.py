@@ -28,8 +28,8 @@ def test_bookshelf_passes_the_gate(pytester: pytest.Pytester, bookshelf: Path) -
     result = pytester.runpytest_subprocess("--backend-report", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
     result.stdout.fnmatch_lines(
-        ["*= backend gate =*", "contract*22*0*0", "data*3*0*0", "fuzz*7*0*0", "quality*6*0*0", "security*21*0*0",
-         "gate PASSED*"]
+        ["*= backend gate =*", "contract*22*0*0", "data*3*0*0", "fuzz*7*0*0", "performance*11*0*0", "quality*6*0*0",
+         "security*21*0*0", "gate PASSED*"]
     )
     report = read_report(bookshelf)
     validate_report(report)
@@ -78,6 +78,10 @@ def test_bookshelf_passes_the_gate_on_postgresql(
     migrations = next(c for c in report["gate"]["checks"] if c["check"] == "data.migrations")
     assert migrations["status"] == "passed"
     assert any("postgresql+psycopg://" in line for line in migrations["evidence"])
+    performance = {c["nodeid"]: c for c in report["gate"]["checks"] if c["family"] == "performance"}
+    assert {c["status"] for c in performance.values()} == {"passed"}
+    n_plus_one = performance["backend-gate::n-plus-one[GET /api/v1/loans]"]
+    assert n_plus_one["observations"]["pools"] == ["postgresql: QueuePool (size 5, max overflow 10, pre-ping)"]
 
 
 def test_bookshelf_under_xdist_gives_the_same_verdict(pytester: pytest.Pytester, bookshelf: Path) -> None:
@@ -86,8 +90,8 @@ def test_bookshelf_under_xdist_gives_the_same_verdict(pytester: pytest.Pytester,
     report = read_report(bookshelf)
     validate_report(report)
     assert report["gate"]["verdict"] == "passed"
-    assert len(report["gate"]["checks"]) == 59
-    assert len({c["nodeid"] for c in report["gate"]["checks"]}) == 59
+    assert len(report["gate"]["checks"]) == 70
+    assert len({c["nodeid"] for c in report["gate"]["checks"]}) == 70
     assert {c["nodeid"]: c["status"] for c in report["gate"]["checks"] if c["family"] == "quality"} == {
         "backend-gate::ruff[bookshelf]": "passed",
         "backend-gate::format[bookshelf]": "passed",

@@ -38,8 +38,11 @@ def test_clean_fixture_passes_with_zero_findings_and_says_what_it_saw(
     report = read_report(root)
     validate_report(report)
     assert report["gate"]["findings"] == []
-    statuses = {(c["check"], c["target"]): c["status"] for c in report["gate"]["checks"] if c["family"] != "fuzz"}
+    judged = [c for c in report["gate"]["checks"] if c["family"] not in ("fuzz", "performance")]
+    statuses = {(c["check"], c["target"]): c["status"] for c in judged}
     assert set(statuses.values()) == {"passed"}
+    # the fixture keeps its books in a dict and sqlite3: no SQLAlchemy statement to count, so N+1 is not verified
+    assert {c["status"] for c in report["gate"]["checks"] if c["family"] == "performance"} <= {"passed", "not verified"}
     assert statuses[("security.rate_limit", "burst")] == "passed"
     measures = report["security_measures"]
     assert measures["authentication"] == "JWT"
@@ -153,7 +156,8 @@ def test_the_limiter_does_not_change_the_other_verdicts(
     assert limited.pop(burst) == "passed"
     assert unlimited.pop(burst) == "failed"
     assert limited == unlimited
-    assert set(limited.values()) == {"passed"}
+    # the fixture keeps its data in a dict and sqlite3: no SQLAlchemy statement to count, so N+1 is not verified
+    assert {status for nodeid, status in limited.items() if "n-plus-one" not in nodeid} == {"passed"}
 
 
 def test_a_bad_bandit_level_is_a_usage_error(pytester: pytest.Pytester, security_project: SecurityProject) -> None:
@@ -183,7 +187,10 @@ def test_over_http_a_throttled_check_is_not_verified_never_failed(
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
     report = read_report(root)
     assert report["gate"]["findings"] == []
-    not_verified = [c for c in report["gate"]["checks"] if c["status"] == "not verified" and c["family"] != "fuzz"]
+    checks = [c for c in report["gate"]["checks"] if c["family"] != "fuzz"]
+    in_process_only = [c for c in checks if c["check"] == "performance.n_plus_one"]
+    assert {c["status"] for c in in_process_only} == {"not verified"}  # statement counting needs the app in-process
+    not_verified = [c for c in checks if c["status"] == "not verified" and c not in in_process_only]
     assert not_verified, "the limiter should have throttled some of the gate's requests"
     assert all("429" in c["summary"] for c in not_verified), [c["summary"] for c in not_verified]
     assert report["security_measures"]["rate_limiting"] == "implemented"
