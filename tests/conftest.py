@@ -30,7 +30,7 @@ from pytest_backend_agent.checks.security.bandit_scan import run_bandit
 
 run_bandit(Path(__file__).parent / "unit")  # imports bandit and its plugins once, quietly
 
-pytest_plugins = ["tests.e2e.backends", "tests.e2e.security_backends"]
+pytest_plugins = ["tests.e2e.backends", "tests.e2e.security_backends", "tests.e2e.fuzz_backends"]
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["Judge", "Seen", "Tally", "Target", "send_case"]
 
 STATE_DEPENDENT = frozenset({404, 409})
+SERVER_ERROR = "Server error"  # Schemathesis' title for not_a_server_error
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,9 @@ class Judge:
         self.deadline = deadline
         self.tally = tally
         self.check_status = "success_status" not in context.settings.fuzz_skip_checks
+        self.reports_server_errors = "not_a_server_error" not in context.settings.fuzz_skip_checks
+        self.steps: list[str] | None = None
+        """In the stateful phase, the reproductions of the scenario's earlier calls (prefixed to a finding's)."""
 
     def out_of_time(self) -> bool:
         """Whether the item's time budget is spent (noted in the tally)."""
@@ -140,23 +144,7 @@ class Judge:
             response: httpx.Response | None = send_case(self.context, case)
         except Exception as error:  # in-process, an unhandled exception escapes the app
             response = None
-            title = f"unhandled {type(error).__name__} in the app"
-            message = self.context.redact(str(error))[:300]
-            tally.record(
-                (target.endpoint, "not_a_server_error", title, None),
-                phase,
-                lambda: Seen(
-                    target.endpoint,
-                    "not_a_server_error",
-                    "ST101",
-                    title,
-                    message,
-                    None,
-                    self._curl(case, target),
-                    mode,
-                    phase,
-                ),
-            )
+            self._unhandled(case, target, error, mode, phase)
         tally.transport_s += time.perf_counter() - sent
         tally.requests += 1
         tally.by_mode[mode] += 1
@@ -185,6 +173,8 @@ class Judge:
             failures = list(group.exceptions)
         except Failure as single:
             failures = [single]
+        except Exception as error:  # a check that re-sends the request in-process met an exception in the app
+            self._unhandled(case, target, error, mode, phase)
         tally.checks_s += time.perf_counter() - started
         expected = target.success_status if self.check_status else None
         if mode == "positive" and expected and 200 <= status < 300 and status != expected:
@@ -209,6 +199,8 @@ class Judge:
             if check == "positive_data_acceptance" and status in STATE_DEPENDENT:
                 tally.state_dependent += 1  # a duplicate or a missing referenced resource, not a schema problem
                 continue
+            if check == "status_code_conformance" and status >= 500 and self.reports_server_errors:
+                continue  # the same 5xx is already a not_a_server_error finding
             tally.record(
                 (target.endpoint, check, failure.title, status),
                 phase,
@@ -224,6 +216,25 @@ class Judge:
                     phase,
                 ),
             )
+
+    def _unhandled(self, case: Any, target: Target, error: Exception, mode: str, phase: str) -> None:
+        """Tally an exception that escaped the app in-process: over HTTP the same bug is a 500, grouped with them."""
+        message = f"unhandled {type(error).__name__} in the app: " + self.context.redact(str(error))[:300]
+        self.tally.record(
+            (target.endpoint, "not_a_server_error", SERVER_ERROR, 500),
+            phase,
+            lambda: Seen(
+                target.endpoint,
+                "not_a_server_error",
+                "ST101",
+                SERVER_ERROR,
+                message,
+                500,
+                self._curl(case, target),
+                mode,
+                phase,
+            ),
+        )
 
     def judge(self, case: Any, phase: str) -> None:
         """Send ``case`` and judge the answer."""
@@ -248,7 +259,16 @@ class Judge:
         if "Authorization" in shown:  # Schemathesis masks the header itself; name the variable that holds it instead
             # double quotes, so the shell expands the variable that holds the credentials
             curl = curl.replace("'Authorization: [Filtered]'", f'"Authorization: {shown["Authorization"]}"')
-        return context.redact(curl)
+        curl = context.redact(curl)
+        if self.steps:
+            earlier = "\n".join(f"{step}  # step {number}" for number, step in enumerate(self.steps, 1))
+            return f"{earlier}\n{curl}  # step {len(self.steps) + 1}: the failing call (ids come from earlier answers)"
+        return curl
+
+    def remember_step(self, case: Any, target: Target) -> None:
+        """In the stateful phase, keep the reproduction of a call the scenario's later calls build on."""
+        if self.steps is not None:
+            self.steps.append(self._curl(case, target).splitlines()[-1].split("  # step")[0])
 
 
 def send_case(context: GateContext, case: Any) -> httpx.Response:

@@ -159,7 +159,12 @@ def run_stateful(judge: Judge, schema: Any, seed: int) -> list[str]:
             response = Response.from_any(answered)
             self.after_call(response, case)
             judge.assess(case, target, answered, "stateful", recorder=self.recorder)
+            judge.remember_step(case, target)
             return StepOutput(response, case)
+
+        def setup(self) -> None:
+            judge.steps = []  # a new scenario: its reproductions start afresh
+            super().setup()
 
     try:
         GateStateMachine()  # raises NoLinksFound when no link connects the selected operations
@@ -170,4 +175,6 @@ def run_stateful(judge: Judge, schema: Any, seed: int) -> list[str]:
         run_state_machine_as_test(GateStateMachine, settings=_hypothesis_settings(schema, None, "stateful"))
     except _generation_errors() as error:
         return [f"stateful phase: {str(error).splitlines()[0][:200]}"]
+    finally:
+        judge.steps = None
     return []
