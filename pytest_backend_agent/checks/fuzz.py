@@ -380,6 +380,11 @@ def _outcome(
         f"invalid requests refused with 4xx: {tally.negative_rejected} of {tally.by_mode['negative']}",
     ]
     evidence.extend(tally.notes)
+    if tally.duplicates:
+        evidence.append(
+            f"{tally.duplicates} generated request(s) identical to one already sent by an earlier case or phase "
+            "were not sent again"
+        )
     if tally.state_dependent:
         evidence.append(
             f"{tally.state_dependent} valid-shaped request(s) refused with 404/409 (state-dependent: a "
@@ -391,6 +396,7 @@ def _outcome(
         "fuzz_requests": tally.requests,
         "negative": tally.by_mode["negative"],
         "negative_rejected": tally.negative_rejected,
+        "duplicates_skipped": tally.duplicates,
         "by_phase": {phase: tally.by_phase.get(phase, 0) for phase in phases},
         "seed": settings.fuzz_seed,
         "checks_failed": sorted({s.check for s in tally.seen.values()}),

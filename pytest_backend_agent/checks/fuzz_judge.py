@@ -68,6 +68,7 @@ class Tally:
     state_dependent: int = 0
     notes: list[str] = field(default_factory=list)
     phase_s: dict[str, float] = field(default_factory=dict)
+    duplicates: int = 0
 
     def record(self, key: tuple[str, str, str, int | None], phase: str, make: Callable[[], Seen]) -> None:
         """Count one more failure of the group ``key`` (endpoint, check, title, status), making it if new."""
@@ -83,6 +84,26 @@ def _mode_of(case: Any) -> str:
     meta = getattr(case, "meta", None)
     mode = getattr(getattr(meta, "generation", None), "mode", None)
     return "negative" if str(getattr(mode, "value", mode)) == "negative" else "positive"
+
+
+def _request_key(case: Any) -> str | None:
+    """What identifies the request ``case`` sends, with its data mode (None when it cannot be told)."""
+    try:
+        body = case.body
+        return repr(
+            (
+                _mode_of(case),
+                case.method,
+                case.formatted_path,
+                sorted((case.query or {}).items()),
+                sorted((case.headers or {}).items()),
+                sorted((case.cookies or {}).items()),
+                case.media_type,
+                None if type(body).__name__ == "NotSet" else body,
+            )
+        )
+    except Exception:  # an unusual case: send it rather than guess
+        return None
 
 
 def _without_mutated_credentials(case: Any, target: Target) -> Target:
@@ -123,6 +144,8 @@ class Judge:
         self.tally = tally
         self.check_status = "success_status" not in context.settings.fuzz_skip_checks
         self.reports_server_errors = "not_a_server_error" not in context.settings.fuzz_skip_checks
+        self.sent: set[str] = set()
+        """Requests already sent by this item's per-operation phases (the same request is judged once)."""
         self.steps: list[str] | None = None
         """In the stateful phase, the reproductions of the scenario's earlier calls (prefixed to a finding's)."""
 
@@ -237,7 +260,13 @@ class Judge:
         )
 
     def judge(self, case: Any, phase: str) -> None:
-        """Send ``case`` and judge the answer."""
+        """Send ``case`` and judge the answer, unless the item already sent the very same request."""
+        key = _request_key(case)
+        if key is not None:
+            if key in self.sent:
+                self.tally.duplicates += 1
+                return
+            self.sent.add(key)
         target, response = self.send(case, phase)
         if response is not None:
             self.assess(case, target, response, phase)
