@@ -305,7 +305,7 @@ def fuzz_stateful(context: GateContext, packet: Packet, item_count: int) -> Chec
     tally, elapsed, budget = _drive(context, target_of, item_count, run)
     if tally.requests == 0 and tally.notes:
         return _not_verified(STATEFUL_TARGET, "; ".join(tally.notes))
-    return _outcome(context, STATEFUL_TARGET, tally, elapsed, budget, ["stateful"], None)
+    return _outcome(context, STATEFUL_TARGET, tally, elapsed, budget, ["stateful"], "the role each operation allows")
 
 
 def _drive(

@@ -136,6 +136,7 @@ def run_stateful(judge: Judge, schema: Any, seed: int) -> list[str]:
     """Run sequences of calls that follow the document's OpenAPI links, judging every response."""
     from hypothesis import reject
     from hypothesis import seed as seeded
+    from hypothesis.errors import Flaky
     from hypothesis.stateful import run_state_machine_as_test
     from schemathesis.core.errors import NoLinksFound
     from schemathesis.core.transport import Response
@@ -173,6 +174,11 @@ def run_stateful(judge: Judge, schema: Any, seed: int) -> list[str]:
     seeded(derive_operation_seed(seed, "stateful"))(GateStateMachine)
     try:
         run_state_machine_as_test(GateStateMachine, settings=_hypothesis_settings(schema, None, "stateful"))
+    except Flaky:  # as Schemathesis' engine does: the scenarios end, what they found is kept
+        return [
+            "stateful phase: ended early because the same steps got different answers (the API's state changed "
+            "between scenarios); the findings of the scenarios before are kept"
+        ]
     except _generation_errors() as error:
         return [f"stateful phase: {str(error).splitlines()[0][:200]}"]
     finally:
