@@ -1,14 +1,19 @@
-"""The gate's fuzz phase against Schemathesis' own CLI, and how its cost grows with the number of operations.
+"""The gate's fuzz items against Schemathesis' own CLI, like with like, and how their cost grows with operations.
 
-Part 1, on a copy of examples/bookshelf with the same examples per operation and the same seed:
-- the gate: ``pytest --backend-report -m fuzz`` (in-process ASGI), serially and with ``-n 2``;
-- Schemathesis' CLI over HTTP against the same app under uvicorn on loopback (``schemathesis run``, fuzzing
-  phase, positive and negative data, a librarian token).
-It prints wall time, requests/second, distinct failures, and where the gate's time goes.
+Part 1, on a copy of examples/bookshelf, each run ``--runs`` times (medians are printed; the machine is shared):
+- the gate: ``pytest --backend-report -m fuzz --backend-no-quality`` (in-process ASGI), serially, with ``-n 2``,
+  and with ``--assert=plain`` (pytest's assertion rewriting of every imported plugin module left out);
+- Schemathesis' CLI (``schemathesis run``) over HTTP against the same app under uvicorn on loopback.
+Both run the same phases (``--phases``, default examples,coverage,fuzzing), the same number of Hypothesis examples
+per operation (``--max-examples``/``--backend-fuzz-examples``), valid and invalid data mixed (``--mode all``), the
+same seed, and act as a librarian. Printed per run kind: wall time, CPU time of the process tree (the CLI's
+excludes the uvicorn server, whose start-up is printed apart), requests, and distinct failures as
+(operation, failure code) pairs; for the gate, where the time goes (start-up, then inside the items:
+generation and other work, transport including the app's own work, checks; and per phase).
 
-Part 2: the gate's fuzz phase on generated FastAPI apps with 10, 50 and 200 operations.
+Part 2: the gate's fuzz items on generated FastAPI apps with 10, 50 and 200 operations.
 
-    python benchmarks/fuzz_vs_cli.py [--examples 25] [--seed 1] [--sizes 10,50,200]
+    python benchmarks/fuzz_vs_cli.py [--examples 25] [--seed 1] [--runs 3] [--sizes 10,50,200]
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,45 +43,68 @@ from pytest_backend_agent.backend.live import free_port, wait_until_answering  #
 
 def run(
     args: list[str], cwd: Path, env: dict[str, str] | None = None
-) -> tuple[float, subprocess.CompletedProcess[str]]:
-    """Wall time and result of one command."""
+) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """Wall time, CPU time (user + system, of the command and its children) and result of one command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)  # noqa: S603
-    return time.perf_counter() - started, done
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), done
 
 
 def gate_figures(report_path: Path) -> dict[str, Any]:
     """Requests, distinct failures and the time split of the fuzz items in a gate report."""
     report = json.loads(report_path.read_text())
     fuzzed = [c for c in report["gate"]["checks"] if c["check"] == "fuzz.operation"]
-    split = {key: sum(c["observations"].get("seconds", {}).get(key, 0.0) for c in fuzzed)
-             for key in ("total", "transport", "checks", "generation_and_other")}
+    seconds = [c["observations"].get("seconds", {}) for c in fuzzed]
+    split = {key: sum(s.get(key, 0.0) for s in seconds) for key in ("total", "transport", "checks",
+                                                                     "generation_and_other")}
+    phases: dict[str, float] = {}
+    for s in seconds:
+        for phase, value in s.get("phases", {}).items():
+            phases[phase] = phases.get(phase, 0.0) + value
+    failures = {
+        (f["location"]["endpoint"], f["evidence"].split(",")[0].split(";")[0])
+        for f in report["gate"]["findings"]
+        if f["check"] == "fuzz.operation"
+    }
     return {
         "requests": sum(c["observations"].get("fuzz_requests", 0) for c in fuzzed),
-        "failures": len([f for f in report["gate"]["findings"] if f["check"] == "fuzz.operation"]),
+        "failures": failures,
         "split": split,
+        "phases": phases,
     }
 
 
-def gate_run(folder: Path, examples: int, seed: int, *extra: str) -> tuple[float, dict[str, Any]]:
-    """The gate's fuzz phase in ``folder``."""
+def gate_run(folder: Path, examples: int, seed: int, phases: str, *extra: str) -> tuple[float, float, dict[str, Any]]:
+    """The gate's fuzz items in ``folder``."""
     report = folder / "fuzz-report.json"
-    wall, done = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--backend-report={report}",
-                      "-m", "fuzz", f"--backend-fuzz-examples={examples}", f"--backend-fuzz-seed={seed}", *extra],
-                     folder)
+    report.unlink(missing_ok=True)
+    for database in folder.glob("*.db"):
+        database.unlink()
+    wall, cpu, done = run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--backend-report={report}", "-m", "fuzz",
+         "--backend-no-quality", f"--backend-fuzz-examples={examples}", f"--backend-fuzz-seed={seed}",
+         f"--backend-fuzz-phases={phases}", "--backend-fuzz-budget=100000", *extra],
+        folder,
+    )
     if not report.exists():
         raise SystemExit(f"the gate wrote no report:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return wall, gate_figures(report)
+    return wall, cpu, gate_figures(report)
 
 
-def cli_run(folder: Path, examples: int, seed: int) -> tuple[float, dict[str, Any]]:
-    """Schemathesis' CLI against the example under uvicorn."""
+def cli_run(folder: Path, examples: int, seed: int, phases: str) -> tuple[float, float, dict[str, Any]]:
+    """Schemathesis' CLI against the example under uvicorn (its start-up is timed apart)."""
     password = secrets.token_urlsafe(12)
-    env = {**os.environ, "BOOKSHELF_DATABASE_URL": f"sqlite:///{folder / 'cli.db'}",
+    database = folder / "cli.db"
+    database.unlink(missing_ok=True)
+    env = {**os.environ, "BOOKSHELF_DATABASE_URL": f"sqlite:///{database}",
            "BOOKSHELF_JWT_SECRET": secrets.token_urlsafe(32), "BOOKSHELF_RATE_LIMIT": "off",
            "BOOKSHELF_BOOTSTRAP_USERS": json.dumps([{"email": "l@bookshelf.test", "password": password,
                                                      "role": "librarian"}])}
     port = free_port()
+    started = time.perf_counter()
     server = subprocess.Popen(  # noqa: S603 - our own example on loopback
         [sys.executable, "-m", "uvicorn", "bookshelf.main:app", "--port", str(port), "--log-level", "critical"],
         cwd=folder, env=env,
@@ -82,22 +112,26 @@ def cli_run(folder: Path, examples: int, seed: int) -> tuple[float, dict[str, An
     try:
         if not wait_until_answering(f"http://127.0.0.1:{port}/", time.monotonic() + 30, server):
             raise SystemExit("uvicorn did not start")
+        server_start = time.perf_counter() - started
         token = httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/token",
                            json={"email": "l@bookshelf.test", "password": password}).json()["access_token"]
         report = folder / "cli-report.json"
-        wall, done = run([sys.executable, "-m", "schemathesis.cli", "run", f"http://127.0.0.1:{port}/openapi.json",
-                          "--max-examples", str(examples), "--seed", str(seed), "--mode", "all",
-                          "--phases", "fuzzing", "-H", f"Authorization: Bearer {token}",
-                          "--report", "json", "--report-json-path", str(report)], folder)
+        report.unlink(missing_ok=True)
+        wall, cpu, done = run(
+            [sys.executable, "-m", "schemathesis.cli", "run", f"http://127.0.0.1:{port}/openapi.json",
+             "--max-examples", str(examples), "--seed", str(seed), "--mode", "all", "--phases", phases,
+             "-H", f"Authorization: Bearer {token}", "--report", "json", "--report-json-path", str(report)],
+            folder,
+        )
     finally:
         server.terminate()
         server.wait(timeout=10)
-    figures: dict[str, Any] = {"requests": None, "failures": None}
-    if report.exists():
-        data = json.loads(report.read_text())
-        figures["raw"] = data
-    figures["tail"] = done.stdout.strip().splitlines()[-6:]
-    return wall, figures
+    if not report.exists():
+        raise SystemExit(f"the CLI wrote no report:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    data = json.loads(report.read_text())
+    failures = {(operation, group["code"]) for group in data["failures"] for operation in group["operations"]}
+    return wall, cpu, {"requests": data["test_cases"]["generated"], "failures": failures,
+                       "server_start": server_start}
 
 
 def generated_app(folder: Path, operations: int) -> None:
@@ -119,37 +153,66 @@ def generated_app(folder: Path, operations: int) -> None:
                                            'backend_src = "gen_app"\nbackend_packet = "packet.json"\n')
 
 
+def median_of(results: list[tuple[float, float, dict[str, Any]]]) -> tuple[float, float, dict[str, Any]]:
+    """Median wall and CPU of several runs, with the figures of the run closest to the median wall."""
+    walls = [r[0] for r in results]
+    wall = statistics.median(walls)
+    closest = min(results, key=lambda r: abs(r[0] - wall))
+    return wall, statistics.median(r[1] for r in results), closest[2]
+
+
 def main() -> None:
     """Run both parts and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--examples", type=int, default=25)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--phases", default="examples,coverage,fuzzing")
     parser.add_argument("--sizes", default="10,50,200")
     args = parser.parse_args()
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary) / "bookshelf"
         shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("backend-engineer", "system", "*.db",
                                                                         "__pycache__"))
-        print(f"examples/bookshelf, {args.examples} examples per operation and mode, seed {args.seed}")
-        for label, extra in (("gate, in-process", ()), ("gate, in-process, -n 2", ("-n", "2"))):
-            wall, figures = gate_run(folder, args.examples, args.seed, *extra)
-            split = figures["split"]
-            print(f"  {label:<28} wall {wall:6.2f} s, {figures['requests']} requests, "
-                  f"{figures['requests'] / wall:6.1f} req/s over the wall, {figures['failures']} distinct failures; "
-                  f"inside items: generation+other {split['generation_and_other']:.2f} s, transport "
-                  f"{split['transport']:.2f} s, checks {split['checks']:.2f} s; start-up and the rest "
-                  f"{wall - split['total']:.2f} s")
-        wall, figures = cli_run(folder, args.examples, args.seed)
-        print(f"  {'schemathesis CLI, HTTP':<28} wall {wall:6.2f} s; its summary: "
-              + " | ".join(line.strip() for line in figures["tail"] if line.strip()))
-    print("scaling of the gate's fuzz phase (generated GET operations, 10 examples per mode)")
+        print(f"examples/bookshelf, phases {args.phases}, {args.examples} examples per operation, seed {args.seed}, "
+              f"median of {args.runs} runs")
+        kinds: list[tuple[str, Any]] = [
+            ("gate, in-process", lambda: gate_run(folder, args.examples, args.seed, args.phases)),
+            ("gate, in-process, -n 2", lambda: gate_run(folder, args.examples, args.seed, args.phases, "-n", "2")),
+            ("gate, --assert=plain", lambda: gate_run(folder, args.examples, args.seed, args.phases,
+                                                      "--assert=plain")),
+            ("schemathesis CLI, HTTP", lambda: cli_run(folder, args.examples, args.seed, args.phases)),
+        ]
+        found: dict[str, set[tuple[str, str]]] = {}
+        for label, once in kinds:
+            wall, cpu, figures = median_of([once() for _ in range(args.runs)])
+            found[label] = figures["failures"]
+            line = (f"  {label:<24} wall {wall:6.2f} s, CPU {cpu:6.2f} s, {figures['requests']} requests, "
+                    f"{len(figures['failures'])} distinct failures")
+            if "split" in figures:
+                split, phases = figures["split"], figures["phases"]
+                line += (f"; start-up and the rest {wall - split['total']:.2f} s, items {split['total']:.2f} s "
+                         f"(generation+other {split['generation_and_other']:.2f}, transport {split['transport']:.2f}, "
+                         f"checks {split['checks']:.2f}; " + ", ".join(f"{p} {s:.2f}" for p, s in phases.items())
+                         + ")")
+            else:
+                line += f"; the uvicorn server it needs took {figures['server_start']:.2f} s to start (not counted)"
+            print(line)
+        cli, gate = found["schemathesis CLI, HTTP"], found["gate, in-process"]
+        print(f"  failures both found: {len(cli & gate)}; only the CLI: {sorted(cli - gate)}; "
+              f"only the gate: {sorted(gate - cli)}")
+    print(f"scaling of the gate's fuzz items (generated GET operations, 10 examples, phases {args.phases})")
     for size in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as temporary:
             folder = Path(temporary)
             generated_app(folder, size)
-            wall, figures = gate_run(folder, 10, args.seed, "--backend-fuzz-budget=100000")
-            print(f"  {size:>4} operations: wall {wall:7.2f} s, {figures['requests']} requests, "
-                  f"{(wall) / size * 1000:7.1f} ms per operation (all in), items {figures['split']['total']:.2f} s")
+            wall, cpu, figures = gate_run(folder, 10, args.seed, args.phases)
+            items = figures["split"]["total"]
+            print(f"  {size:>4} operations: wall {wall:7.2f} s, CPU {cpu:7.2f} s, {figures['requests']} requests, "
+                  f"items {items:.2f} s = {items / size * 1000:6.1f} ms per operation, "
+                  f"start-up and the rest {wall - items:.2f} s")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

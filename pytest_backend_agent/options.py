@@ -70,7 +70,16 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("startup_timeout", "seconds to wait for the backend to answer (default: 30)", "SECONDS"),
     Option("request_timeout", "seconds to wait for one response (default: 10)", "SECONDS"),
-    Option("fuzz_examples", "generated requests per operation and data mode, valid and invalid (default: 25)", "N"),
+    Option(
+        "fuzz_examples",
+        "Hypothesis examples per operation in the fuzzing phase, valid and invalid mixed (default: 25)",
+        "N",
+    ),
+    Option(
+        "fuzz_phases",
+        "comma-separated fuzzing phases: examples, coverage, fuzzing, stateful (default: examples,coverage,fuzzing)",
+        "PHASES",
+    ),
     Option("fuzz_seed", "seed for fuzzing; the one used is printed and stored in the report (default: random)", "S"),
     Option("fuzz_budget", "seconds for the whole fuzz phase, shared by the operations (default: 120)", "SECONDS"),
     Option("fuzz_strict", "let framework-default conformance gaps (undocumented statuses...) fail the gate", flag=True),

@@ -70,6 +70,7 @@ class Settings:
     fuzz_strict: bool = False
     fuzz_fail_on: tuple[str, ...] | None = None
     fuzz_skip_checks: tuple[str, ...] = ()
+    fuzz_phases: tuple[str, ...] = ("examples", "coverage", "fuzzing")
     fuzz_enabled: bool = True
     quality_enabled: bool = True
     bandit_severity: str = "medium"
@@ -306,6 +307,27 @@ def _check_names(resolver: _Resolver, name: str) -> tuple[str, ...] | None:
     return names
 
 
+FUZZ_PHASES = ("examples", "coverage", "fuzzing", "stateful")
+DEFAULT_FUZZ_PHASES = ("examples", "coverage", "fuzzing")
+
+
+def _fuzz_phases(resolver: _Resolver) -> tuple[str, ...]:
+    """The enabled fuzzing phases, in the order they run, each one known and at least one."""
+    value, _ = resolver.raw("fuzz_phases")
+    if value is None:
+        return DEFAULT_FUZZ_PHASES
+    names = {part.strip().lower() for part in value.split(",") if part.strip()}
+    unknown = sorted(names - set(FUZZ_PHASES))
+    if unknown or not names:
+        what = f"names unknown phase(s) {', '.join(unknown)}" if unknown else "names no phase"
+        raise GateUsageError(
+            f"--backend-fuzz-phases (ini backend_fuzz_phases) {what}; give a comma-separated list of "
+            f"{', '.join(FUZZ_PHASES)} (default: {','.join(DEFAULT_FUZZ_PHASES)}), or --backend-no-fuzz to skip "
+            "fuzzing."
+        )
+    return tuple(phase for phase in FUZZ_PHASES if phase in names)
+
+
 def _flag(config: pytest.Config, name: str) -> bool:
     return bool(config.getoption("backend_" + name, None) or config.getini("backend_" + name))
 
@@ -385,6 +407,7 @@ def resolve_settings(config: pytest.Config) -> Settings:
         fuzz_strict=_flag(config, "fuzz_strict"),
         fuzz_fail_on=_check_names(resolver, "fuzz_fail_on"),
         fuzz_skip_checks=_check_names(resolver, "fuzz_skip_checks") or (),
+        fuzz_phases=_fuzz_phases(resolver),
         fuzz_enabled=not _flag(config, "no_fuzz"),
         quality_enabled=not _flag(config, "no_quality"),
         bandit_severity=resolver.level("bandit_severity", "medium"),

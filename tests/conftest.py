@@ -37,6 +37,7 @@ run_bandit(Path(__file__).parent / "unit")  # imports bandit and its plugins onc
 pytest_plugins = [
     "tests.e2e.backends",
     "tests.e2e.data_backends",
+    "tests.e2e.fuzz_backends",
     "tests.e2e.security_backends",
     "tests.e2e.perf_backends",
     "tests.postgres",

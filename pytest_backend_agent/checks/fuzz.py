@@ -1,23 +1,26 @@
-"""Fuzzing every packet operation with Schemathesis, as one gate item per operation.
+"""Fuzzing every packet operation with Schemathesis, as one gate item per operation (plus one for OpenAPI links).
 
-Valid-shaped (positive) and invalid (negative) requests are generated from the OpenAPI document with a seed
-derived from ``--backend-fuzz-seed`` and the operation, sent in-process (ASGI/WSGI) or over HTTP through
-Schemathesis' own transports, and judged by every Schemathesis check. Failures are grouped by cause (check,
-title, status) and kept with their first (smallest) reproduction. Defects fail the gate; framework-default
-conformance gaps (undocumented statuses, content types, headers) are warnings unless ``--backend-fuzz-strict``.
+Each ``fuzz[METHOD /path]`` item runs the enabled phases on its operation in order (``--backend-fuzz-phases``,
+default ``examples,coverage,fuzzing``): the schema's own examples, Schemathesis' deterministic boundary cases,
+then Hypothesis-generated valid-shaped and invalid requests with a seed derived from ``--backend-fuzz-seed`` and
+the operation. With ``stateful`` enabled, one more item, ``fuzz[stateful]``, runs call sequences that follow the
+document's OpenAPI links. Requests go through the gate's own transport (in-process or over HTTP) and every
+response is judged by every Schemathesis check (:mod:`.fuzz_judge`). Failures are grouped by cause (check, title,
+status), each kept with the first reproduction and the phases that hit it. Defects fail the gate;
+framework-default conformance gaps (undocumented statuses, content types, headers) are warnings unless
+``--backend-fuzz-strict``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from pytest_backend_agent.backend.source import modules_under
 from pytest_backend_agent.checks.base import CheckSpec
+from pytest_backend_agent.checks.fuzz_judge import Judge, Seen, Tally, Target
 from pytest_backend_agent.checks.requests import role_for
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Finding, Location, Severity
 from pytest_backend_agent.packet.model import Endpoint, Packet
@@ -26,10 +29,18 @@ if TYPE_CHECKING:
     from pytest_backend_agent.checks.context import GateContext
     from pytest_backend_agent.settings import Settings
 
-__all__ = ["DEFECT_CHECKS", "fuzz_checks", "fuzz_endpoint"]
+__all__ = [
+    "DEFECT_CHECKS",
+    "FRAMEWORK_DEFAULT_CHECKS",
+    "STATEFUL_TARGET",
+    "fuzz_checks",
+    "fuzz_endpoint",
+    "fuzz_stateful",
+]
 
 FAMILY = "fuzz"
 CHECK = "fuzz.operation"
+STATEFUL_TARGET = "stateful"
 DEFECT_CHECKS = frozenset(
     {
         "not_a_server_error",
@@ -53,35 +64,15 @@ _FIXES = {
     "status_code_conformance": "Document this status in the OpenAPI responses of the operation.",
     "content_type_conformance": "Document the response content type, or send the documented one.",
     "positive_data_acceptance": "A request the schema allows was refused; tighten the schema or accept the input.",
+    "use_after_free": "A deleted resource was still served: make every operation answer 404 once it is deleted.",
+    "ensure_resource_availability": "A resource just created could not be read back through the link: make it "
+    "available at once, or correct the link.",
 }
 _MAX_SECONDS_PER_OPERATION = 60.0
-_STATE_DEPENDENT = frozenset({404, 409})
-
-
-@dataclass
-class _Seen:
-    check: str
-    code: str
-    title: str
-    message: str
-    status: int | None
-    reproduction: str
-    mode: str
-    count: int = 1
-
-
-@dataclass
-class _Run:
-    requests: int = 0
-    by_mode: dict[str, int] = field(default_factory=lambda: {"positive": 0, "negative": 0})
-    negative_rejected: int = 0
-    unauthorized: int = 0
-    seen: dict[tuple[str, str, int | None], _Seen] = field(default_factory=dict)
-    stopped_by_budget: bool = False
-    transport_s: float = 0.0
-    checks_s: float = 0.0
-    state_dependent: int = 0
-    notes: list[str] = field(default_factory=list)
+FRAMEWORK_DEFAULT_CHECKS = frozenset({"allow_header_conformance"})
+"""Checks that only run with ``--backend-fuzz-strict`` or when ``--backend-fuzz-fail-on`` names them: what they
+catch is the framework's own behaviour, not the backend's (Starlette answers an undeclared method with a 405 whose
+``Allow`` lists only the first route matching the path, on every FastAPI app with two methods on one path)."""
 
 
 def _ordered(packet: Packet) -> list[Endpoint]:
@@ -95,26 +86,39 @@ def _ordered(packet: Packet) -> list[Endpoint]:
 
 
 def fuzz_checks(packet: Packet, settings: Settings) -> list[CheckSpec]:
-    """One ``fuzz[METHOD /path]`` item per packet endpoint."""
+    """One ``fuzz[METHOD /path]`` item per packet endpoint, and ``fuzz[stateful]`` when that phase is enabled."""
     endpoints = _ordered(packet)
-    return [
+    stateful = "stateful" in settings.fuzz_phases
+    items = len(endpoints) + stateful
+    specs = [
         CheckSpec(
             check=CHECK,
             family=FAMILY,
             name="fuzz",
             target=endpoint.key,
-            run=lambda context, e=endpoint: fuzz_endpoint(context, e, len(endpoints)),  # type: ignore[misc]
+            run=lambda context, e=endpoint: fuzz_endpoint(context, e, items),  # type: ignore[misc]
             endpoint=endpoint.key,
         )
         for endpoint in endpoints
     ]
+    if stateful:
+        specs.append(
+            CheckSpec(
+                check=CHECK,
+                family=FAMILY,
+                name="fuzz",
+                target=STATEFUL_TARGET,
+                run=lambda context: fuzz_stateful(context, packet, items),
+            )
+        )
+    return specs
 
 
-def _not_verified(endpoint: Endpoint, summary: str, **observations: Any) -> CheckOutcome:
+def _not_verified(target: str, summary: str, **observations: Any) -> CheckOutcome:
     return CheckOutcome(
         check=CHECK,
         family=FAMILY,
-        target=endpoint.key,
+        target=target,
         status=CheckStatus.NOT_VERIFIED,
         summary=summary,
         observations=observations,
@@ -122,11 +126,15 @@ def _not_verified(endpoint: Endpoint, summary: str, **observations: Any) -> Chec
 
 
 def _schema(context: GateContext) -> Any:
-    """The Schemathesis schema for this process, bound to the backend's transport (cached on the context)."""
+    """The Schemathesis schema for this process, bound to the backend's transport (cached on the context).
+
+    Configured as Schemathesis' CLI would be with ``--mode all --max-examples N``: valid-shaped and invalid data,
+    ``--backend-fuzz-examples`` Hypothesis examples per operation, no example database.
+    """
     cached = context.cache.get("fuzz_schema")
     if cached is not None:
         return cached
-    from schemathesis import openapi
+    from schemathesis import GenerationMode, openapi
 
     document = context.request_document
     assert document is not None  # noqa: S101 - callers check first
@@ -136,12 +144,26 @@ def _schema(context: GateContext) -> Any:
         schema.app = backend.app
     else:
         schema.config.update(base_url=backend.base_url + document.prefix)
+    schema.config.generation.update(
+        modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+        max_examples=context.settings.fuzz_examples,
+        database="none",
+    )
     context.cache["fuzz_schema"] = schema
     return schema
 
 
-def _operation_seed(seed: int, endpoint: Endpoint, mode: str) -> int:
-    return (seed ^ zlib.crc32(f"{endpoint.key} {mode}".encode())) & 0x7FFFFFFF
+def _unavailable(context: GateContext, target: str) -> CheckOutcome | None:
+    """Why nothing can be fuzzed at all (fuzzing off, no document), or None."""
+    if not context.settings.fuzz_enabled:
+        return _not_verified(target, "fuzzing was switched off (--backend-no-fuzz)")
+    if context.request_document is None:
+        return _not_verified(
+            target,
+            "no OpenAPI document to generate requests from (the backend serves none "
+            "and the packet's api.openapi is null)",
+        )
+    return None
 
 
 def _credentials(context: GateContext, endpoint: Endpoint) -> tuple[str | None, dict[str, str] | None, str]:
@@ -155,141 +177,6 @@ def _credentials(context: GateContext, endpoint: Endpoint) -> tuple[str | None, 
             return role, headers, ""
     reasons = "; ".join(context.credentials.problems.get(r, r) for r in roles)
     return None, None, reasons
-
-
-def _curl(context: GateContext, case: Any, role: str | None, headers: dict[str, str]) -> str:
-    shown = {name: value for name, value in headers.items() if name.lower() != "authorization"}
-    if role is not None and any(name.lower() == "authorization" for name in headers):
-        value = next(v for k, v in headers.items() if k.lower() == "authorization")
-        scheme = value.split(" ", 1)[0] if " " in value else "Bearer"
-        shown["Authorization"] = f"{scheme} {context.credentials.env_placeholder(role)}"
-    base = context.backend.base_url
-    if context.backend.app is not None:
-        base = "http://127.0.0.1:8000"
-    document = context.request_document
-    prefix = document.prefix if document is not None else ""
-    curl = case.as_curl_command(headers=shown, base_url=base + prefix)
-    if "Authorization" in shown:  # Schemathesis masks the header itself; name the variable that holds it instead
-        # double quotes, so the shell expands the variable that holds the credentials
-        curl = curl.replace("'Authorization: [Filtered]'", f'"Authorization: {shown["Authorization"]}"')
-    return context.redact(curl)
-
-
-def _record(run: _Run, key: tuple[str, str, int | None], make: Any) -> None:
-    if key in run.seen:
-        run.seen[key].count += 1
-    else:
-        run.seen[key] = make()
-
-
-def _exercise(
-    context: GateContext,
-    endpoint: Endpoint,
-    operation: Any,
-    mode: str,
-    role: str | None,
-    headers: dict[str, str],
-    run: _Run,
-    deadline: float,
-) -> None:
-    from hypothesis import HealthCheck, Phase, given, seed, settings
-    from hypothesis.errors import FailedHealthCheck, Unsatisfiable
-    from schemathesis import GenerationMode
-    from schemathesis.core.failures import Failure, FailureGroup
-
-    settings_ = context.settings
-    strategy = operation.as_strategy(
-        generation_mode=GenerationMode.POSITIVE if mode == "positive" else GenerationMode.NEGATIVE
-    )
-    expected = endpoint.success_status if "success_status" not in settings_.fuzz_skip_checks else None
-    excluded = _excluded_checks(settings_.fuzz_skip_checks)
-
-    @seed(_operation_seed(settings_.fuzz_seed, endpoint, mode))
-    @settings(
-        max_examples=settings_.fuzz_examples,
-        database=None,
-        deadline=None,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(strategy)
-    def exercise(case: Any) -> None:
-        if time.monotonic() > deadline:
-            run.stopped_by_budget = True
-            return
-        case.headers = {**(case.headers or {}), **headers}  # the gate's credentials, not generated ones
-        sent = time.perf_counter()
-        try:
-            response = _send(context, case)
-        except Exception as error:  # in-process, an unhandled exception escapes the app
-            run.transport_s += time.perf_counter() - sent
-            run.requests += 1
-            run.by_mode[mode] += 1
-            title = f"unhandled {type(error).__name__} in the app"
-            message = context.redact(str(error))[:300]
-            _record(
-                run,
-                ("not_a_server_error", title, None),
-                lambda: _Seen(
-                    "not_a_server_error",
-                    "ST101",
-                    title,
-                    message,
-                    None,
-                    _curl(context, case, role, headers),
-                    mode,
-                ),
-            )
-            return
-        answered = time.perf_counter()
-        run.transport_s += answered - sent
-        run.requests += 1
-        run.by_mode[mode] += 1
-        status = int(response.status_code)
-        if mode == "negative" and 400 <= status < 500:
-            run.negative_rejected += 1
-        if role is not None and status == 401:
-            run.unauthorized += 1
-        failures: list[Any] = []
-        try:
-            case.validate_response(response, headers=dict(case.headers), excluded_checks=excluded)
-        except FailureGroup as group:
-            failures = list(group.exceptions)
-        except Failure as single:
-            failures = [single]
-        run.checks_s += time.perf_counter() - answered
-        if mode == "positive" and expected and 200 <= status < 300 and status != expected:
-            title = f"answers {status} where the packet says {expected}"
-            _record(
-                run,
-                ("success_status", title, status),
-                lambda: _Seen(
-                    "success_status", "GATE-STATUS", title, "", status, _curl(context, case, role, headers), mode
-                ),
-            )
-        for failure in failures:
-            check = failure.checks[0] if getattr(failure, "checks", ()) else type(failure).__name__
-            if check == "positive_data_acceptance" and status in _STATE_DEPENDENT:
-                run.state_dependent += 1  # a duplicate or a missing referenced resource, not a schema problem
-                continue
-            _record(
-                run,
-                (check, failure.title, status),
-                lambda f=failure, c=check: _Seen(
-                    c,
-                    f.code,
-                    f.title,
-                    context.redact(f.message)[:400],
-                    status,
-                    _curl(context, case, role, headers),
-                    mode,
-                ),
-            )
-
-    try:
-        exercise()
-    except (Unsatisfiable, FailedHealthCheck):
-        run.notes.append(f"no {mode} request can be generated for this operation (it takes no such input)")
 
 
 @contextlib.contextmanager
@@ -340,146 +227,217 @@ def _excluded_checks(names: tuple[str, ...]) -> list[Any]:
     return list(CHECKS.get_by_names([n for n in names if n != "success_status"]))
 
 
-def _send(context: GateContext, case: Any) -> Any:
-    """Send a generated case through the gate's own transport (one event loop, distinct clients, recorded).
-
-    Multipart bodies, which the gate's transport does not build, go through Schemathesis' ``case.call()``.
-    """
-    backend = context.backend
+def fuzz_endpoint(context: GateContext, endpoint: Endpoint, item_count: int) -> CheckOutcome:
+    """Fuzz one packet operation with every enabled per-operation phase and judge every response."""
+    unavailable = _unavailable(context, endpoint.key)
+    if unavailable is not None:
+        return unavailable
+    settings = context.settings
     document = context.request_document
-    base = backend.base_url + (document.prefix if document is not None else "")
-    kwargs = case.as_transport_kwargs(base_url=base)
-    if "files" in kwargs or kwargs.get("cookies"):
-        return case.call()
-    path = str(kwargs["url"])[len(backend.base_url) :]
-    data, content = kwargs.get("data"), kwargs.get("content")
-    if isinstance(data, str | bytes):  # a raw body: httpx takes it as content
-        data, content = None, data.encode() if isinstance(data, str) else data
-    return backend.request(
-        str(kwargs["method"]),
-        path,
-        headers={str(k): str(v) for k, v in (kwargs.get("headers") or {}).items()},
-        params=kwargs.get("params") or None,
-        json=kwargs.get("json"),
-        data=data,
-        content=content.encode() if isinstance(content, str) else content,
+    assert document is not None  # noqa: S101 - _unavailable checked it
+    found = document.find(endpoint.method, endpoint.path)
+    if found is None:
+        return _not_verified(
+            endpoint.key,
+            f"the OpenAPI document ({document.source}) lacks this packet operation, so it cannot be fuzzed",
+        )
+    role, headers, problem = _credentials(context, endpoint)
+    if headers is None:
+        return _not_verified(endpoint.key, f"no credentials to call it: {problem}")
+    context.config.hook.pytest_backend_reset_state(
+        backend=context.backend, config=context.config, operation=endpoint.key
     )
+    operation = _schema(context)[found[0]][found[1]]
+    target = Target(endpoint.key, role, headers, endpoint.success_status)
+    phases = [p for p in settings.fuzz_phases if p != "stateful"]
+
+    def run(judge: Judge, tally: Tally) -> None:
+        from pytest_backend_agent.checks import fuzz_phases
+
+        for phase in phases:
+            started = time.perf_counter()
+            if phase == "examples":
+                tally.notes.extend(fuzz_phases.run_examples(judge, operation))
+            elif phase == "coverage":
+                tally.notes.extend(fuzz_phases.run_coverage(judge, operation))
+            else:
+                tally.notes.extend(fuzz_phases.run_fuzzing(judge, operation, settings.fuzz_seed))
+            tally.phase_s[phase] = round(time.perf_counter() - started, 4)
+
+    tally, elapsed, budget = _drive(context, lambda case: target, item_count, run)
+    return _outcome(context, endpoint.key, tally, elapsed, budget, phases, role)
 
 
-def _finding(endpoint: Endpoint, seen: _Seen, severity: Severity, replay: str) -> Finding:
+def fuzz_stateful(context: GateContext, packet: Packet, item_count: int) -> CheckOutcome:
+    """Run call sequences that follow the OpenAPI links between operations, each as a role the packet allows."""
+    unavailable = _unavailable(context, STATEFUL_TARGET)
+    if unavailable is not None:
+        return unavailable
+    document = context.request_document
+    assert document is not None  # noqa: S101 - _unavailable checked it
+    targets: dict[str, Target] = {}
+    for endpoint in packet.api.endpoints:
+        found = document.find(endpoint.method, endpoint.path)
+        role, headers, _ = _credentials(context, endpoint)
+        if found is not None and headers is not None:
+            targets[f"{found[1]} {found[0]}"] = Target(endpoint.key, role, headers, endpoint.success_status)
+
+    def target_of(case: Any) -> Target:
+        label = case.operation.label
+        known = targets.get(label)
+        if known is not None:
+            return known
+        method, _, path = label.partition(" ")
+        return Target(f"{method} {document.prefix}{path}", None, {}, None)  # beyond the packet: anonymous
+
+    context.config.hook.pytest_backend_reset_state(
+        backend=context.backend, config=context.config, operation=STATEFUL_TARGET
+    )
+    schema = _schema(context)
+
+    def run(judge: Judge, tally: Tally) -> None:
+        from pytest_backend_agent.checks import fuzz_phases
+
+        started = time.perf_counter()
+        tally.notes.extend(fuzz_phases.run_stateful(judge, schema, context.settings.fuzz_seed))
+        tally.phase_s["stateful"] = round(time.perf_counter() - started, 4)
+
+    tally, elapsed, budget = _drive(context, target_of, item_count, run)
+    if tally.requests == 0 and tally.notes:
+        return _not_verified(STATEFUL_TARGET, "; ".join(tally.notes))
+    return _outcome(context, STATEFUL_TARGET, tally, elapsed, budget, ["stateful"], "the role each operation allows")
+
+
+def _drive(
+    context: GateContext,
+    target_of: Callable[[Any], Target],
+    item_count: int,
+    run: Callable[[Judge, Tally], None],
+) -> tuple[Tally, float, float]:
+    """Run ``run`` with a judge and this item's share of the time budget; the tally, seconds taken and budget."""
+    settings = context.settings
+    budget = min(settings.fuzz_budget / max(item_count, 1), _MAX_SECONDS_PER_OPERATION)
+    started = time.monotonic()
+    tally = Tally()
+    skipped = settings.fuzz_skip_checks
+    if not settings.fuzz_strict and not set(settings.fuzz_fail_on or ()) & FRAMEWORK_DEFAULT_CHECKS:
+        skipped = (*skipped, *sorted(FRAMEWORK_DEFAULT_CHECKS))
+    judge = Judge(context, target_of, _excluded_checks(skipped), started + budget, tally)
+    with _pinned_constants(context) as note:
+        run(judge, tally)
+    if note:
+        tally.notes.append(note)
+    return tally, time.monotonic() - started, budget
+
+
+def _finding(seen: Seen, severity: Severity, replay: str) -> Finding:
     status = f", status {seen.status}" if seen.status is not None else ""
+    phases = ", ".join(f"{phase} {count}" for phase, count in seen.by_phase.items())
     return Finding(
         check=CHECK,
         category=FAMILY,
         severity=severity,
         title=f"{seen.check}: {seen.title}",
-        location=Location(endpoint=endpoint.key),
-        evidence=f"{seen.code}{status}; {seen.count} request(s) with {seen.mode} data; {seen.message}".strip(),
+        location=Location(endpoint=seen.endpoint),
+        evidence=(
+            f"{seen.code}{status}; found in the {seen.phase} phase with {seen.mode} data; {seen.count} request(s) "
+            f"({phases}); {seen.message}"
+        ).strip(),
         fix=_FIXES.get(seen.check, "See the Schemathesis check's documentation for this failure.") + f" {replay}",
         reproduction=seen.reproduction,
     )
 
 
-def fuzz_endpoint(context: GateContext, endpoint: Endpoint, operation_count: int) -> CheckOutcome:
-    """Fuzz one packet operation and judge every response."""
+def _replay(settings: Settings, target: str) -> str:
+    selection = "fuzz and stateful" if target == STATEFUL_TARGET else f"fuzz and {target.replace(' ', ' and ')}"
+    return (
+        f"Replay: pytest --backend-report --backend-fuzz-seed={settings.fuzz_seed} -k '{selection}' "
+        "(from the same database state)."
+    )
+
+
+def _outcome(
+    context: GateContext,
+    target: str,
+    tally: Tally,
+    elapsed: float,
+    budget: float,
+    phases: list[str],
+    role: str | None,
+) -> CheckOutcome:
+    """The item's verdict: failed with findings, passed, or not verified (nothing sent, credentials lost)."""
     settings = context.settings
-    if not settings.fuzz_enabled:
-        return _not_verified(endpoint, "fuzzing was switched off (--backend-no-fuzz)")
-    document = context.request_document
-    if document is None:
-        return _not_verified(
-            endpoint,
-            "no OpenAPI document to generate requests from (the backend serves none "
-            "and the packet's api.openapi is null)",
-        )
-    found = document.find(endpoint.method, endpoint.path)
-    if found is None:
-        return _not_verified(
-            endpoint, f"the OpenAPI document ({document.source}) lacks this packet operation, so it cannot be fuzzed"
-        )
-    role, headers, problem = _credentials(context, endpoint)
-    if headers is None:
-        return _not_verified(endpoint, f"no credentials to call it: {problem}")
-    context.config.hook.pytest_backend_reset_state(
-        backend=context.backend, config=context.config, operation=endpoint.key
-    )
-    operation = _schema(context)[found[0]][found[1]]
-    budget = min(settings.fuzz_budget / max(operation_count, 1), _MAX_SECONDS_PER_OPERATION)
-    started = time.monotonic()
-    run = _Run()
-    with _pinned_constants(context) as note:
-        for mode in ("positive", "negative"):
-            _exercise(context, endpoint, operation, mode, role, headers, run, started + budget)
-    if note:
-        run.notes.append(note)
-    elapsed = time.monotonic() - started
-    replay = (
-        f"Replay: pytest --backend-report --backend-fuzz-seed={settings.fuzz_seed} "
-        f"-k 'fuzz and {endpoint.method} and {endpoint.path}' (from the same database state)."
-    )
+    replay = _replay(settings, target)
     errors: list[Finding] = []
     warnings: list[Finding] = []
-    for seen in run.seen.values():
+    for seen in tally.seen.values():
         defect = seen.check in (settings.fuzz_fail_on or DEFECT_CHECKS) or settings.fuzz_strict
-        (errors if defect else warnings).append(
-            _finding(endpoint, seen, Severity.ERROR if defect else Severity.WARNING, replay)
-        )
+        (errors if defect else warnings).append(_finding(seen, Severity.ERROR if defect else Severity.WARNING, replay))
+    per_phase = ", ".join(f"{phase} {tally.by_phase.get(phase, 0)}" for phase in phases)
     evidence = [
-        f"{run.requests} requests ({run.by_mode['positive']} valid-shaped, {run.by_mode['negative']} invalid) as "
-        f"{role or 'anonymous'} in {elapsed:.2f} s, seed {settings.fuzz_seed}",
-        f"invalid requests refused with 4xx: {run.negative_rejected} of {run.by_mode['negative']}",
+        f"{tally.requests} requests ({tally.by_mode['positive']} valid-shaped, {tally.by_mode['negative']} invalid; "
+        f"by phase: {per_phase}) as {role or 'anonymous'} in {elapsed:.2f} s, seed {settings.fuzz_seed}",
+        f"invalid requests refused with 4xx: {tally.negative_rejected} of {tally.by_mode['negative']}",
     ]
-    evidence.extend(run.notes)
-    if run.state_dependent:
+    evidence.extend(tally.notes)
+    if tally.duplicates:
         evidence.append(
-            f"{run.state_dependent} valid-shaped request(s) refused with 404/409 (state-dependent: a "
+            f"{tally.duplicates} generated request(s) identical to one already sent by an earlier case or phase "
+            "were not sent again"
+        )
+    if tally.state_dependent:
+        evidence.append(
+            f"{tally.state_dependent} valid-shaped request(s) refused with 404/409 (state-dependent: a "
             "duplicate or a missing referenced resource), not counted as failures"
         )
-    if run.stopped_by_budget:
-        evidence.append(f"stopped by the time budget ({budget:.1f} s for this operation)")
+    if tally.stopped_by_budget:
+        evidence.append(f"stopped by the time budget ({budget:.1f} s for this item)")
     observations = {
-        "fuzz_requests": run.requests,
-        "negative": run.by_mode["negative"],
-        "negative_rejected": run.negative_rejected,
+        "fuzz_requests": tally.requests,
+        "negative": tally.by_mode["negative"],
+        "negative_rejected": tally.negative_rejected,
+        "duplicates_skipped": tally.duplicates,
+        "by_phase": {phase: tally.by_phase.get(phase, 0) for phase in phases},
         "seed": settings.fuzz_seed,
-        "checks_failed": sorted({s.check for s in run.seen.values()}),
+        "checks_failed": sorted({s.check for s in tally.seen.values()}),
         "seconds": {
             "total": round(elapsed, 4),
-            "transport": round(run.transport_s, 4),
-            "checks": round(run.checks_s, 4),
-            "generation_and_other": round(max(elapsed - run.transport_s - run.checks_s, 0.0), 4),
+            "transport": round(tally.transport_s, 4),
+            "checks": round(tally.checks_s, 4),
+            "generation_and_other": round(max(elapsed - tally.transport_s - tally.checks_s, 0.0), 4),
+            "phases": tally.phase_s,
         },
     }
-    positive = run.by_mode["positive"]
-    if role is not None and positive and run.unauthorized * 2 > positive and not errors:
+    positive = tally.authenticated_positive
+    if positive and tally.unauthorized * 2 > positive and not errors:
         evidence.append(
-            f"{run.unauthorized} of {positive} valid-shaped requests got 401: the credentials for "
-            f"{role} stopped working, so these results are degraded"
+            f"{tally.unauthorized} of {positive} valid-shaped requests got 401: the credentials for "
+            f"{role or 'the roles used'} stopped working, so these results are degraded"
         )
         return CheckOutcome(
             check=CHECK,
             family=FAMILY,
-            target=endpoint.key,
+            target=target,
             status=CheckStatus.NOT_VERIFIED,
             summary="credentials stopped working during fuzzing; results degraded",
             evidence=evidence,
             findings=warnings,
             observations={**observations, "degraded": True},
         )
-    if run.requests == 0:
-        return _not_verified(endpoint, "no request was sent within the time budget", **observations)
+    if tally.requests == 0:
+        return _not_verified(target, "no request was sent within the time budget", **observations)
     if errors:
         summary = f"{len(errors)} defect(s) found by fuzzing: " + "; ".join(f.title for f in errors[:3])
         status = CheckStatus.FAILED
     else:
-        summary = f"no defect in {run.requests} generated requests" + (
+        summary = f"no defect in {tally.requests} generated requests" + (
             f" ({len(warnings)} conformance warning(s))" if warnings else ""
         )
         status = CheckStatus.PASSED
     return CheckOutcome(
         check=CHECK,
         family=FAMILY,
-        target=endpoint.key,
+        target=target,
         status=status,
         summary=summary,
         evidence=evidence,

@@ -80,6 +80,8 @@ def start_early(config: pytest.Config, namespace: Any) -> None:
         return
     if pytest_cov_requested(namespace):
         return
+    if getattr(namespace, "backend_no_quality", False) or config.getini("backend_no_quality"):
+        return  # nothing will judge coverage or the endpoints the tests call: measuring them is needless work
     src = early_src_dir(config, namespace)
     if src is None:
         return
