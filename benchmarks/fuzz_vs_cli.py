@@ -58,8 +58,9 @@ def gate_figures(report_path: Path) -> dict[str, Any]:
     report = json.loads(report_path.read_text())
     fuzzed = [c for c in report["gate"]["checks"] if c["check"] == "fuzz.operation"]
     seconds = [c["observations"].get("seconds", {}) for c in fuzzed]
-    split = {key: sum(s.get(key, 0.0) for s in seconds) for key in ("total", "transport", "checks",
-                                                                     "generation_and_other")}
+    split = {
+        key: sum(s.get(key, 0.0) for s in seconds) for key in ("total", "transport", "checks", "generation_and_other")
+    }
     phases: dict[str, float] = {}
     for s in seconds:
         for phase, value in s.get("phases", {}).items():
@@ -84,9 +85,23 @@ def gate_run(folder: Path, examples: int, seed: int, phases: str, *extra: str) -
     for database in folder.glob("*.db"):
         database.unlink()
     wall, cpu, done = run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--backend-report={report}", "-m", "fuzz",
-         "--backend-no-quality", f"--backend-fuzz-examples={examples}", f"--backend-fuzz-seed={seed}",
-         f"--backend-fuzz-phases={phases}", "--backend-fuzz-budget=100000", *extra],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--backend-report={report}",
+            "-m",
+            "fuzz",
+            "--backend-no-quality",
+            f"--backend-fuzz-examples={examples}",
+            f"--backend-fuzz-seed={seed}",
+            f"--backend-fuzz-phases={phases}",
+            "--backend-fuzz-budget=100000",
+            *extra,
+        ],
         folder,
     )
     if not report.exists():
@@ -99,28 +114,53 @@ def cli_run(folder: Path, examples: int, seed: int, phases: str) -> tuple[float,
     password = secrets.token_urlsafe(12)
     database = folder / "cli.db"
     database.unlink(missing_ok=True)
-    env = {**os.environ, "BOOKSHELF_DATABASE_URL": f"sqlite:///{database}",
-           "BOOKSHELF_JWT_SECRET": secrets.token_urlsafe(32), "BOOKSHELF_RATE_LIMIT": "off",
-           "BOOKSHELF_BOOTSTRAP_USERS": json.dumps([{"email": "l@bookshelf.test", "password": password,
-                                                     "role": "librarian"}])}
+    env = {
+        **os.environ,
+        "BOOKSHELF_DATABASE_URL": f"sqlite:///{database}",
+        "BOOKSHELF_JWT_SECRET": secrets.token_urlsafe(32),
+        "BOOKSHELF_RATE_LIMIT": "off",
+        "BOOKSHELF_BOOTSTRAP_USERS": json.dumps(
+            [{"email": "l@bookshelf.test", "password": password, "role": "librarian"}]
+        ),
+    }
     port = free_port()
     started = time.perf_counter()
     server = subprocess.Popen(  # noqa: S603 - our own example on loopback
         [sys.executable, "-m", "uvicorn", "bookshelf.main:app", "--port", str(port), "--log-level", "critical"],
-        cwd=folder, env=env,
+        cwd=folder,
+        env=env,
     )
     try:
         if not wait_until_answering(f"http://127.0.0.1:{port}/", time.monotonic() + 30, server):
             raise SystemExit("uvicorn did not start")
         server_start = time.perf_counter() - started
-        token = httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/token",
-                           json={"email": "l@bookshelf.test", "password": password}).json()["access_token"]
+        token = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/auth/token", json={"email": "l@bookshelf.test", "password": password}
+        ).json()["access_token"]
         report = folder / "cli-report.json"
         report.unlink(missing_ok=True)
         wall, cpu, done = run(
-            [sys.executable, "-m", "schemathesis.cli", "run", f"http://127.0.0.1:{port}/openapi.json",
-             "--max-examples", str(examples), "--seed", str(seed), "--mode", "all", "--phases", phases,
-             "-H", f"Authorization: Bearer {token}", "--report", "json", "--report-json-path", str(report)],
+            [
+                sys.executable,
+                "-m",
+                "schemathesis.cli",
+                "run",
+                f"http://127.0.0.1:{port}/openapi.json",
+                "--max-examples",
+                str(examples),
+                "--seed",
+                str(seed),
+                "--mode",
+                "all",
+                "--phases",
+                phases,
+                "-H",
+                f"Authorization: Bearer {token}",
+                "--report",
+                "json",
+                "--report-json-path",
+                str(report),
+            ],
             folder,
         )
     finally:
@@ -130,8 +170,7 @@ def cli_run(folder: Path, examples: int, seed: int, phases: str) -> tuple[float,
         raise SystemExit(f"the CLI wrote no report:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
     data = json.loads(report.read_text())
     failures = {(operation, group["code"]) for group in data["failures"] for operation in group["operations"]}
-    return wall, cpu, {"requests": data["test_cases"]["generated"], "failures": failures,
-                       "server_start": server_start}
+    return wall, cpu, {"requests": data["test_cases"]["generated"], "failures": failures, "server_start": server_start}
 
 
 def generated_app(folder: Path, operations: int) -> None:
@@ -139,18 +178,25 @@ def generated_app(folder: Path, operations: int) -> None:
     lines = ["from fastapi import FastAPI", "app = FastAPI()"]
     endpoints = []
     for index in range(operations):
-        lines += [f'@app.get("/api/items{index}/{{item_id}}")',
-                  f"def get_{index}(item_id: int, q: str | None = None) -> dict:",
-                  f'    return {{"id": item_id, "n": {index}}}']
+        lines += [
+            f'@app.get("/api/items{index}/{{item_id}}")',
+            f"def get_{index}(item_id: int, q: str | None = None) -> dict:",
+            f'    return {{"id": item_id, "n": {index}}}',
+        ]
         endpoints.append({"method": "GET", "path": f"/api/items{index}/{{item_id}}", "authentication_required": False})
     (folder / "gen_app").mkdir()
     (folder / "gen_app" / "__init__.py").write_text("")
     (folder / "gen_app" / "main.py").write_text("\n".join(lines) + "\n")
-    packet = {"packet_version": "1.0", "project": {"name": "generated"},
-              "api": {"base_path": "/api", "endpoints": endpoints}}
+    packet = {
+        "packet_version": "1.0",
+        "project": {"name": "generated"},
+        "api": {"base_path": "/api", "endpoints": endpoints},
+    }
     (folder / "packet.json").write_text(json.dumps(packet))
-    (folder / "pyproject.toml").write_text('[tool.pytest.ini_options]\nbackend_app = "gen_app.main:app"\n'
-                                           'backend_src = "gen_app"\nbackend_packet = "packet.json"\n')
+    (folder / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\nbackend_app = "gen_app.main:app"\n'
+        'backend_src = "gen_app"\nbackend_packet = "packet.json"\n'
+    )
 
 
 def median_of(results: list[tuple[float, float, dict[str, Any]]]) -> tuple[float, float, dict[str, Any]]:
@@ -173,35 +219,42 @@ def main() -> None:
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary) / "bookshelf"
-        shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("backend-engineer", "system", "*.db",
-                                                                        "__pycache__"))
-        print(f"examples/bookshelf, phases {args.phases}, {args.examples} examples per operation, seed {args.seed}, "
-              f"median of {args.runs} runs")
+        shutil.copytree(
+            EXAMPLE, folder, ignore=shutil.ignore_patterns("backend-engineer", "system", "*.db", "__pycache__")
+        )
+        print(
+            f"examples/bookshelf, phases {args.phases}, {args.examples} examples per operation, seed {args.seed}, "
+            f"median of {args.runs} runs"
+        )
         kinds: list[tuple[str, Any]] = [
             ("gate, in-process", lambda: gate_run(folder, args.examples, args.seed, args.phases)),
             ("gate, in-process, -n 2", lambda: gate_run(folder, args.examples, args.seed, args.phases, "-n", "2")),
-            ("gate, --assert=plain", lambda: gate_run(folder, args.examples, args.seed, args.phases,
-                                                      "--assert=plain")),
+            ("gate, --assert=plain", lambda: gate_run(folder, args.examples, args.seed, args.phases, "--assert=plain")),
             ("schemathesis CLI, HTTP", lambda: cli_run(folder, args.examples, args.seed, args.phases)),
         ]
         found: dict[str, set[tuple[str, str]]] = {}
         for label, once in kinds:
             wall, cpu, figures = median_of([once() for _ in range(args.runs)])
             found[label] = figures["failures"]
-            line = (f"  {label:<24} wall {wall:6.2f} s, CPU {cpu:6.2f} s, {figures['requests']} requests, "
-                    f"{len(figures['failures'])} distinct failures")
+            line = (
+                f"  {label:<24} wall {wall:6.2f} s, CPU {cpu:6.2f} s, {figures['requests']} requests, "
+                f"{len(figures['failures'])} distinct failures"
+            )
             if "split" in figures:
                 split, phases = figures["split"], figures["phases"]
-                line += (f"; start-up and the rest {wall - split['total']:.2f} s, items {split['total']:.2f} s "
-                         f"(generation+other {split['generation_and_other']:.2f}, transport {split['transport']:.2f}, "
-                         f"checks {split['checks']:.2f}; " + ", ".join(f"{p} {s:.2f}" for p, s in phases.items())
-                         + ")")
+                line += (
+                    f"; start-up and the rest {wall - split['total']:.2f} s, items {split['total']:.2f} s "
+                    f"(generation+other {split['generation_and_other']:.2f}, transport {split['transport']:.2f}, "
+                    f"checks {split['checks']:.2f}; " + ", ".join(f"{p} {s:.2f}" for p, s in phases.items()) + ")"
+                )
             else:
                 line += f"; the uvicorn server it needs took {figures['server_start']:.2f} s to start (not counted)"
             print(line)
         cli, gate = found["schemathesis CLI, HTTP"], found["gate, in-process"]
-        print(f"  failures both found: {len(cli & gate)}; only the CLI: {sorted(cli - gate)}; "
-              f"only the gate: {sorted(gate - cli)}")
+        print(
+            f"  failures both found: {len(cli & gate)}; only the CLI: {sorted(cli - gate)}; "
+            f"only the gate: {sorted(gate - cli)}"
+        )
     print(f"scaling of the gate's fuzz items (generated GET operations, 10 examples, phases {args.phases})")
     for size in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as temporary:
@@ -209,9 +262,11 @@ def main() -> None:
             generated_app(folder, size)
             wall, cpu, figures = gate_run(folder, 10, args.seed, args.phases)
             items = figures["split"]["total"]
-            print(f"  {size:>4} operations: wall {wall:7.2f} s, CPU {cpu:7.2f} s, {figures['requests']} requests, "
-                  f"items {items:.2f} s = {items / size * 1000:6.1f} ms per operation, "
-                  f"start-up and the rest {wall - items:.2f} s")
+            print(
+                f"  {size:>4} operations: wall {wall:7.2f} s, CPU {cpu:7.2f} s, {figures['requests']} requests, "
+                f"items {items:.2f} s = {items / size * 1000:6.1f} ms per operation, "
+                f"start-up and the rest {wall - items:.2f} s"
+            )
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 

@@ -27,8 +27,12 @@ EXAMPLE = Path(__file__).parents[1] / "examples" / "bookshelf"
 def wall(folder: Path, *args: str) -> float:
     """Wall time of one pytest run in ``folder`` (it must pass)."""
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],  # noqa: S603
-                   cwd=folder, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],  # noqa: S603
+        cwd=folder,
+        check=True,
+        capture_output=True,
+    )
     return time.perf_counter() - started
 
 
@@ -40,8 +44,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary) / "bookshelf"
-        shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("backend-engineer", "system", "*.db",
-                                                                        "__pycache__"))
+        shutil.copytree(
+            EXAMPLE, folder, ignore=shutil.ignore_patterns("backend-engineer", "system", "*.db", "__pycache__")
+        )
         variants = {
             "own tests only": (),
             "own tests + gate": ("--backend-report",),
@@ -55,14 +60,20 @@ def main() -> None:
             pairs = [(wall(folder, *without), wall(folder, *with_it)) for _ in range(args.runs)]
             for index, name in enumerate(("gate without performance", "gate with performance")):
                 times = [pair[index] for pair in pairs]
-                print(f"{name:<30} median {statistics.median(times):6.2f} s  (runs: "
-                      + ", ".join(f"{t:.2f}" for t in times) + ")")
+                print(
+                    f"{name:<30} median {statistics.median(times):6.2f} s  (runs: "
+                    + ", ".join(f"{t:.2f}" for t in times)
+                    + ")"
+                )
             print(f"{'added by performance':<30} median {statistics.median(b - a for a, b in pairs):6.2f} s")
             return
         for name, extra in variants.items():
             times = [wall(folder, *extra) for _ in range(args.runs)]
-            print(f"{name:<30} median {statistics.median(times):6.2f} s  (runs: "
-                  + ", ".join(f"{t:.2f}" for t in times) + ")")
+            print(
+                f"{name:<30} median {statistics.median(times):6.2f} s  (runs: "
+                + ", ".join(f"{t:.2f}" for t in times)
+                + ")"
+            )
 
 
 if __name__ == "__main__":

@@ -27,26 +27,47 @@ def timed_run(folder: Path, *extra: str) -> float:
     """Wall time of one ``pytest --co -q`` in ``folder``."""
     started = time.perf_counter()
     subprocess.run(  # noqa: S603 - our own interpreter
-        [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider",
-         *(arg for name in OTHERS for arg in ("-p", f"no:{name}")), *extra],
-        cwd=folder, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--co",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            *(arg for name in OTHERS for arg in ("-p", f"no:{name}")),
+            *extra,
+        ],
+        cwd=folder,
+        check=True,
+        capture_output=True,
     )
     return time.perf_counter() - started
 
 
 def plugin_import_ms(runs: int) -> float:
     """Median time to import the plugin module once pytest is imported, in a fresh interpreter each time."""
-    code = ("import time, pytest; t = time.perf_counter(); import pytest_backend_agent.plugin; "
-            "print(time.perf_counter() - t)")
-    samples = [float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,  # noqa: S603
-                                    text=True).stdout) for _ in range(runs)]
+    code = (
+        "import time, pytest; t = time.perf_counter(); import pytest_backend_agent.plugin; "
+        "print(time.perf_counter() - t)"
+    )
+    samples = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code],
+                check=True,
+                capture_output=True,  # noqa: S603
+                text=True,
+            ).stdout
+        )
+        for _ in range(runs)
+    ]
     return statistics.median(samples) * 1000
 
 
 def heavy_modules_after_plugin_import() -> list[str]:
     """Heavy modules present after importing the plugin module in a fresh interpreter."""
-    code = ("import sys, pytest_backend_agent.plugin; "
-            f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))")
+    code = f"import sys, pytest_backend_agent.plugin; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)  # noqa: S603
     return [m for m in out.stdout.strip().split(",") if m]
 

@@ -6,13 +6,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from pytest_backend_agent.checks.context import GateContext
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Finding, Location, Severity
 
-__all__ = ["THROTTLE_JUDGES", "CheckSpec", "run_check"]
+if TYPE_CHECKING:
+    from pytest_backend_agent.packet.model import Endpoint
+
+__all__ = ["THROTTLE_JUDGES", "CheckSpec", "endpoint_spec", "make_outcome", "run_check"]
 
 THROTTLE_JUDGES = frozenset({"security.rate_limit"})  # checks for which a 429 is the observation itself
 
@@ -34,6 +38,44 @@ class CheckSpec:
     def item_name(self) -> str:
         """The pytest item name, e.g. ``auth[GET /api/v1/books]``."""
         return f"{self.name}[{self.target}]"
+
+
+def endpoint_spec(
+    family: str, check: str, name: str, endpoint: Endpoint, func: Callable[[GateContext, Endpoint], CheckOutcome]
+) -> CheckSpec:
+    """The item ``<name>[METHOD /path]`` of ``family`` running ``func(context, endpoint)``."""
+    return CheckSpec(
+        check=check,
+        family=family,
+        name=name,
+        target=endpoint.key,
+        run=lambda context: func(context, endpoint),
+        endpoint=endpoint.key,
+    )
+
+
+def make_outcome(
+    family: str,
+    check: str,
+    target: str,
+    status: CheckStatus,
+    summary: str,
+    *,
+    evidence: list[str] | None = None,
+    findings: list[Finding] | None = None,
+    **observations: Any,
+) -> CheckOutcome:
+    """A check outcome of ``family``; keyword arguments beyond evidence and findings become observations."""
+    return CheckOutcome(
+        check=check,
+        family=family,
+        target=target,
+        status=status,
+        summary=summary,
+        evidence=evidence or [],
+        findings=findings or [],
+        observations=dict(observations),
+    )
 
 
 def _throttled(outcome: CheckOutcome, throttled: int, sent: int) -> CheckOutcome:

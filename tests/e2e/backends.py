@@ -16,7 +16,7 @@ import pytest
 MEMBER_TOKEN = "member-secret-token-3f9a"
 LIBRARIAN_TOKEN = "librarian-secret-token-8c2d"
 
-APP = '''from typing import Annotated, Any
+APP = """from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
@@ -179,9 +179,9 @@ if DEFECT != "missing_endpoint":
         if BOOKS.pop(book_id, None) is None:
             raise HTTPException(404, f"book {book_id} not found")
         return Response(status_code=204)
-'''
+"""
 
-OWN_TESTS = '''from typing import Any
+OWN_TESTS = """from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -215,9 +215,9 @@ def test_add_list_and_get() -> None:
     assert client.get(f"/api/books/{book['id']}", headers=MEMBER).json() == book
     assert add("9780441172719").status_code == 409
     assert client.get("/api/books/999999", headers=MEMBER).status_code == 404
-'''
+"""
 
-OWN_DELETE_TEST = '''
+OWN_DELETE_TEST = """
 
 def test_delete() -> None:
     book = add("9780441172726").json()
@@ -226,7 +226,7 @@ def test_delete() -> None:
     if DEFECT != "missing_endpoint":
         missing = client.delete(f"/api/books/{book['id']}", headers=LIBRARIAN)
         assert missing.status_code == 404
-'''
+"""
 
 UNTESTED_CODE = '''"""Inventory reports: code no test runs (the fixture under the coverage threshold)."""
 
@@ -307,7 +307,7 @@ def summary(books: list[dict[str, object]]) -> dict[str, object]:
 '''
 
 
-CONFTEST = '''
+CONFTEST = """
 import pytest
 
 TOKENS = {{"member": "{member}", "librarian": "{librarian}"}}
@@ -317,7 +317,7 @@ TOKENS = {{"member": "{member}", "librarian": "{librarian}"}}
 def pytest_backend_auth_headers(role):
     token = TOKENS.get(role)
     return {{"Authorization": f"Bearer {{token}}"}} if token else None
-'''
+"""
 
 
 def library_packet() -> dict[str, Any]:
@@ -332,27 +332,57 @@ def library_packet() -> dict[str, Any]:
             "roles": ["member", "librarian"],
             "endpoints": [
                 {"method": "GET", "path": "/api/health", "description": "Liveness", "authentication_required": False},
-                {"method": "GET", "path": "/api/books", "description": "List books",
-                 "authentication_required": True, "roles": ["member", "librarian"]},
-                {"method": "POST", "path": "/api/books", "description": "Add a book",
-                 "authentication_required": True, "roles": ["librarian"], "success_status": 201},
-                {"method": "GET", "path": "/api/books/{book_id}", "description": "One book",
-                 "authentication_required": True, "roles": ["member", "librarian"]},
-                {"method": "DELETE", "path": "/api/books/{book_id}", "description": "Remove a book",
-                 "authentication_required": True, "roles": ["librarian"], "success_status": 204},
+                {
+                    "method": "GET",
+                    "path": "/api/books",
+                    "description": "List books",
+                    "authentication_required": True,
+                    "roles": ["member", "librarian"],
+                },
+                {
+                    "method": "POST",
+                    "path": "/api/books",
+                    "description": "Add a book",
+                    "authentication_required": True,
+                    "roles": ["librarian"],
+                    "success_status": 201,
+                },
+                {
+                    "method": "GET",
+                    "path": "/api/books/{book_id}",
+                    "description": "One book",
+                    "authentication_required": True,
+                    "roles": ["member", "librarian"],
+                },
+                {
+                    "method": "DELETE",
+                    "path": "/api/books/{book_id}",
+                    "description": "Remove a book",
+                    "authentication_required": True,
+                    "roles": ["librarian"],
+                    "success_status": 204,
+                },
             ],
         },
         "data_models": [
-            {"name": "Book", "table": "books", "fields": [
-                {"name": "id", "type": "integer", "primary_key": True},
-                {"name": "isbn", "type": "string", "unique": True},
-                {"name": "title", "type": "string"},
-                {"name": "year", "type": "integer", "nullable": True},
-            ]},
-            {"name": "Loan", "table": "loans", "fields": [
-                {"name": "id", "type": "integer", "primary_key": True},
-                {"name": "book_id", "type": "integer", "foreign_key": "books.id", "indexed": True},
-            ]},
+            {
+                "name": "Book",
+                "table": "books",
+                "fields": [
+                    {"name": "id", "type": "integer", "primary_key": True},
+                    {"name": "isbn", "type": "string", "unique": True},
+                    {"name": "title", "type": "string"},
+                    {"name": "year", "type": "integer", "nullable": True},
+                ],
+            },
+            {
+                "name": "Loan",
+                "table": "loans",
+                "fields": [
+                    {"name": "id", "type": "integer", "primary_key": True},
+                    {"name": "book_id", "type": "integer", "foreign_key": "books.id", "indexed": True},
+                ],
+            },
         ],
         "non_functional": {"latency_p95_ms": 500},
     }
@@ -379,8 +409,15 @@ def gate_project(pytester: pytest.Pytester) -> GateProject:
     runs) or ``untested_endpoint`` (the own tests never call DELETE /api/books/{book_id}).
     """
 
-    def make(defect: str | None = None, *, ini: dict[str, str] | None = None, credentials: bool = True,
-             packet: dict[str, Any] | None = None, module: str = "library_app", own_tests: bool = True) -> Path:
+    def make(
+        defect: str | None = None,
+        *,
+        ini: dict[str, str] | None = None,
+        credentials: bool = True,
+        packet: dict[str, Any] | None = None,
+        module: str = "library_app",
+        own_tests: bool = True,
+    ) -> Path:
         root = pytester.path
         package = root / module
         package.mkdir(exist_ok=True)
@@ -399,13 +436,19 @@ def gate_project(pytester: pytest.Pytester) -> GateProject:
         packet_path.write_text(json.dumps(packet or library_packet(), indent=2))
         # Fuzzing is off by default here (tests/e2e/test_fuzz.py turns it on, in fresh processes): Hypothesis and
         # Schemathesis keep process-wide state that many in-process pytester runs would accumulate.
-        keys = {"backend_app": f"{module}.main:app", "backend_src": module, "backend_no_fuzz": "true",
-                "backend_fuzz_examples": "5", "backend_fuzz_seed": "7", **(ini or {})}
+        keys = {
+            "backend_app": f"{module}.main:app",
+            "backend_src": module,
+            "backend_no_fuzz": "true",
+            "backend_fuzz_examples": "5",
+            "backend_fuzz_seed": "7",
+            **(ini or {}),
+        }
         lines = "\n".join(f'{key} = "{value}"' for key, value in keys.items())
         (root / "pyproject.toml").write_text(
-            f"[tool.pytest.ini_options]\n{lines}\naddopts = \"-p no:cacheprovider\"\npythonpath = [\".\"]\n"
+            f'[tool.pytest.ini_options]\n{lines}\naddopts = "-p no:cacheprovider"\npythonpath = ["."]\n'
             # Starlette nudges towards httpx2 for its TestClient; httpx still works.
-            "filterwarnings = [\"ignore:Using `httpx` with `starlette.testclient` is deprecated\"]\n"
+            'filterwarnings = ["ignore:Using `httpx` with `starlette.testclient` is deprecated"]\n'
         )
         return root
 
@@ -427,7 +470,7 @@ def validate_report(report: dict[str, Any]) -> None:
     Draft202012Validator(json.loads(schema_path.read_text())).validate(report)
 
 
-FLASK_APP = '''from typing import Any
+FLASK_APP = """from typing import Any
 
 from flask import Flask, abort, jsonify, request
 
@@ -486,9 +529,9 @@ def delete_book(book_id: int) -> Any:
     if BOOKS.pop(book_id, None) is None:
         abort(404)
     return "", 204
-'''
+"""
 
-FLASK_OWN_TESTS = '''from __MODULE__.main import DEFECT, app
+FLASK_OWN_TESTS = """from __MODULE__.main import DEFECT, app
 
 LIBRARIAN = {"Authorization": "Bearer __LIBRARIAN__"}
 MEMBER = {"Authorization": "Bearer __MEMBER__"}
@@ -513,7 +556,7 @@ def test_add_list_get_and_delete() -> None:
     assert client.get("/api/books/999999", headers=MEMBER).status_code == 404
     assert client.delete(f"/api/books/{book['id']}", headers=LIBRARIAN).status_code == 204
     assert client.delete(f"/api/books/{book['id']}", headers=LIBRARIAN).status_code == 404
-'''
+"""
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ import pytest
 if TYPE_CHECKING:
     from tests.postgres import PostgresServer
 
-CATALOG_APP = '''import os
+CATALOG_APP = """import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
@@ -81,7 +81,7 @@ app = FastAPI(lifespan=lifespan)
 @app.get("/api/health")
 def health() -> dict[str, str]:
     return {"status": "ok"}
-'''
+"""
 
 ALEMBIC_INI = """[alembic]
 script_location = %(here)s/migrations
@@ -89,7 +89,7 @@ prepend_sys_path = .
 path_separator = os
 """
 
-ENV_PY = '''import os
+ENV_PY = """import os
 
 from alembic import context
 from sqlalchemy import Connection, create_engine, pool
@@ -114,7 +114,7 @@ else:
     with engine.begin() as connection:
         run(connection)
     engine.dispose()
-'''
+"""
 
 MIGRATION = '''"""Create the authors and books tables."""
 
@@ -182,28 +182,40 @@ def data_packet(framework: str = "fastapi") -> dict[str, Any]:
             ],
         },
         "data_models": [
-            {"name": "Author", "table": "authors", "fields": [
-                {"name": "id", "type": "integer", "primary_key": True},
-                {"name": "name", "type": "string", "nullable": False},
-                {"name": "email", "type": "string", "unique": True},
-                *([] if django else [{"name": "country", "type": "string", "nullable": True}]),
-            ]},
-            {"name": "Book", "table": "books", "fields": [
-                {"name": "id", "type": "integer", "primary_key": True},
-                {"name": "title", "type": "string", "nullable": False},
-                {"name": "isbn", "type": "string", "unique": True},
-                {"name": "price", "type": "decimal"},
-                {"name": "author_id", "type": "integer", "foreign_key": "authors.id", "indexed": True},
-                *([] if django else [{"name": "published", "type": "date", "nullable": True}]),
-            ]},
+            {
+                "name": "Author",
+                "table": "authors",
+                "fields": [
+                    {"name": "id", "type": "integer", "primary_key": True},
+                    {"name": "name", "type": "string", "nullable": False},
+                    {"name": "email", "type": "string", "unique": True},
+                    *([] if django else [{"name": "country", "type": "string", "nullable": True}]),
+                ],
+            },
+            {
+                "name": "Book",
+                "table": "books",
+                "fields": [
+                    {"name": "id", "type": "integer", "primary_key": True},
+                    {"name": "title", "type": "string", "nullable": False},
+                    {"name": "isbn", "type": "string", "unique": True},
+                    {"name": "price", "type": "decimal"},
+                    {"name": "author_id", "type": "integer", "foreign_key": "authors.id", "indexed": True},
+                    *([] if django else [{"name": "published", "type": "date", "nullable": True}]),
+                ],
+            },
         ],
     }
 
 
-REVIEW_MODEL = {"name": "Review", "table": "reviews", "fields": [
-    {"name": "id", "type": "integer", "primary_key": True},
-    {"name": "book_id", "type": "integer", "foreign_key": "books.id"},
-]}
+REVIEW_MODEL = {
+    "name": "Review",
+    "table": "reviews",
+    "fields": [
+        {"name": "id", "type": "integer", "primary_key": True},
+        {"name": "book_id", "type": "integer", "foreign_key": "books.id"},
+    ],
+}
 
 DataProject = Callable[..., Path]
 
@@ -221,7 +233,7 @@ def _write_packet(root: Path, packet: dict[str, Any]) -> None:
 def _write_ini(root: Path, keys: dict[str, str]) -> None:
     lines = "\n".join(f'{key} = "{value}"' for key, value in keys.items())
     (root / "pyproject.toml").write_text(
-        f"[tool.pytest.ini_options]\n{lines}\naddopts = \"-p no:cacheprovider\"\npythonpath = [\".\"]\n"
+        f'[tool.pytest.ini_options]\n{lines}\naddopts = "-p no:cacheprovider"\npythonpath = ["."]\n'
     )
 
 
@@ -229,8 +241,13 @@ def _write_ini(root: Path, keys: dict[str, str]) -> None:
 def data_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> DataProject:
     """Write the SQLAlchemy + Alembic catalog backend, clean or with one defect; return its folder."""
 
-    def make(defect: str | None = None, *, database_url: str, packet: dict[str, Any] | None = None,
-             ini: dict[str, str] | None = None) -> Path:
+    def make(
+        defect: str | None = None,
+        *,
+        database_url: str,
+        packet: dict[str, Any] | None = None,
+        ini: dict[str, str] | None = None,
+    ) -> Path:
         root = pytester.path
         (root / "catalog_app").mkdir(exist_ok=True)
         (root / "catalog_app" / "__init__.py").write_text("")
@@ -244,15 +261,23 @@ def data_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> 
             if defect == "missing_model":
                 packet["data_models"].append(copy.deepcopy(REVIEW_MODEL))
         _write_packet(root, packet)
-        _write_ini(root, {"backend_app": "catalog_app.main:app", "backend_src": "catalog_app",
-                          "backend_no_fuzz": "true", "backend_no_quality": "true", **(ini or {})})
+        _write_ini(
+            root,
+            {
+                "backend_app": "catalog_app.main:app",
+                "backend_src": "catalog_app",
+                "backend_no_fuzz": "true",
+                "backend_no_quality": "true",
+                **(ini or {}),
+            },
+        )
         monkeypatch.setenv("CATALOG_DATABASE_URL", database_url)
         return root
 
     return make
 
 
-MANAGE_PY = '''import os
+MANAGE_PY = """import os
 import sys
 
 if __name__ == "__main__":
@@ -260,9 +285,9 @@ if __name__ == "__main__":
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)
-'''
+"""
 
-DJANGO_SETTINGS = '''import os
+DJANGO_SETTINGS = """import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -300,17 +325,17 @@ DATABASES = {
         os.environ.get("SHELF_DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
     )
 }
-'''
+"""
 
-DJANGO_WSGI = '''import os
+DJANGO_WSGI = """import os
 
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "djsite.settings")
 application = get_wsgi_application()
-'''
+"""
 
-DJANGO_URLS = '''from django.db import connection
+DJANGO_URLS = """from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
@@ -322,9 +347,9 @@ def health(request: HttpRequest) -> JsonResponse:
 
 
 urlpatterns = [path("api/health", health)]
-'''
+"""
 
-DJANGO_MODELS = '''from django.db import models
+DJANGO_MODELS = """from django.db import models
 
 DEFECT = __DEFECT__
 
@@ -347,9 +372,9 @@ class Book(models.Model):
 
     class Meta:
         db_table = "books"
-'''
+"""
 
-DJANGO_MIGRATION = '''import django.db.models.deletion
+DJANGO_MIGRATION = """import django.db.models.deletion
 from django.db import migrations, models
 
 
@@ -401,7 +426,7 @@ class Migration(migrations.Migration):
             options={"db_table": "books"},
         ),
     ]
-'''
+"""
 
 
 @pytest.fixture
@@ -427,8 +452,15 @@ def django_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -
         for path, text in files.items():
             path.write_text(text)
         _write_packet(root, data_packet("django"))
-        _write_ini(root, {"backend_app": "djsite.wsgi:application", "backend_src": "djsite",
-                          "backend_no_fuzz": "true", "backend_no_quality": "true"})
+        _write_ini(
+            root,
+            {
+                "backend_app": "djsite.wsgi:application",
+                "backend_src": "djsite",
+                "backend_no_fuzz": "true",
+                "backend_no_quality": "true",
+            },
+        )
         monkeypatch.setenv("SHELF_DATABASE_URL", database_url)
         monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
         return root

@@ -29,7 +29,7 @@ DEFECTS = (
     "no_rate_limit",
 )
 
-APP = '''
+APP = """
 import base64
 import hashlib
 import json
@@ -173,9 +173,9 @@ def delete_book(book_id: int) -> Response:
 def search(q: str = "") -> list[str]:
     rows = {query}.fetchall()
     return [row[0] for row in rows]
-'''
+"""
 
-CONFTEST = '''
+CONFTEST = """
 import os
 import secrets
 import time
@@ -202,7 +202,7 @@ def pytest_backend_auth_headers(role):
 @pytest.hookimpl(optionalhook=True)
 def pytest_backend_expired_auth_headers(role):
     return {{"Authorization": f"Bearer {{_token(role, -3600)}}"}} if role in ("member", "librarian") else None
-'''
+"""
 
 
 def security_packet() -> dict[str, Any]:
@@ -219,16 +219,28 @@ def security_packet() -> dict[str, Any]:
             "endpoints": [
                 {"method": "GET", "path": "/api/health", "authentication_required": False},
                 {"method": "GET", "path": "/api/books", "authentication_required": True, "roles": both},
-                {"method": "POST", "path": "/api/books", "authentication_required": True, "roles": ["librarian"],
-                 "success_status": 201},
+                {
+                    "method": "POST",
+                    "path": "/api/books",
+                    "authentication_required": True,
+                    "roles": ["librarian"],
+                    "success_status": 201,
+                },
                 {"method": "GET", "path": "/api/books/{book_id}", "authentication_required": True, "roles": both},
-                {"method": "DELETE", "path": "/api/books/{book_id}", "authentication_required": True,
-                 "roles": ["librarian"], "success_status": 204},
+                {
+                    "method": "DELETE",
+                    "path": "/api/books/{book_id}",
+                    "authentication_required": True,
+                    "roles": ["librarian"],
+                    "success_status": 204,
+                },
                 {"method": "GET", "path": "/api/search", "authentication_required": True, "roles": both},
             ],
         },
-        "non_functional": {"rate_limit": {"requests": 60, "window_seconds": 60},
-                           "cors_allowed_origins": ["https://app.example.com"]},
+        "non_functional": {
+            "rate_limit": {"requests": 60, "window_seconds": 60},
+            "cors_allowed_origins": ["https://app.example.com"],
+        },
     }
 
 
@@ -237,15 +249,19 @@ def render_app(defect: str | None) -> str:
     weak = defect == "md5_passwords"
     return textwrap.dedent(APP).format(
         defect=defect or "",
-        secret='"Zq8-hard-coded-signing-key-4f1c9e7b2a"' if defect == "hard_coded_secret"
+        secret='"Zq8-hard-coded-signing-key-4f1c9e7b2a"'
+        if defect == "hard_coded_secret"
         else 'os.environ["SEC_APP_JWT_SECRET"]',
-        hashing="return hashlib.md5(password.encode()).hexdigest()" if weak else (
+        hashing="return hashlib.md5(password.encode()).hexdigest()"
+        if weak
+        else (
             "salt = secrets.token_bytes(16)\n    "
             "return base64.b64encode(salt + hashlib.pbkdf2_hmac('sha256', password.encode(), salt, 600_000)).decode()"
         ),
         timeout="" if defect == "no_timeout" else ", timeout=5",
-        query="DB.execute(\"SELECT title FROM titles WHERE title = '%s'\" % q)" if defect == "sql_injection"
-        else "DB.execute(\"SELECT title FROM titles WHERE title = ?\", (q,))",
+        query="DB.execute(\"SELECT title FROM titles WHERE title = '%s'\" % q)"
+        if defect == "sql_injection"
+        else 'DB.execute("SELECT title FROM titles WHERE title = ?", (q,))',
     )
 
 
@@ -268,10 +284,15 @@ def security_project(pytester: pytest.Pytester) -> SecurityProject:
         packet_path.parent.mkdir(parents=True, exist_ok=True)
         packet_path.write_text(json.dumps(security_packet(), indent=2))
         # Fuzzing is off here as in backends.py: these tests judge the security family (fuzz tests run separately).
-        keys = {"backend_app": "sec_app.main:app", "backend_src": "sec_app", "backend_no_fuzz": "true",
-                "backend_no_quality": "true", **(ini or {})}
+        keys = {
+            "backend_app": "sec_app.main:app",
+            "backend_src": "sec_app",
+            "backend_no_fuzz": "true",
+            "backend_no_quality": "true",
+            **(ini or {}),
+        }
         lines = "\n".join(f'{key} = "{value}"' for key, value in keys.items())
-        (root / "pyproject.toml").write_text(f"[tool.pytest.ini_options]\n{lines}\naddopts = \"-p no:cacheprovider\"\n")
+        (root / "pyproject.toml").write_text(f'[tool.pytest.ini_options]\n{lines}\naddopts = "-p no:cacheprovider"\n')
         return root
 
     return make

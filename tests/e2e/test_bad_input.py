@@ -34,8 +34,9 @@ def test_missing_packet(pytester: pytest.Pytester, gate_project: GateProject) ->
     root = gate_project()
     (root / PACKET).unlink()
     result = pytester.runpytest("--backend-report")
-    assert_clean_error(result, root, "*architecture packet not found: *architecture-handover-packet.json*"
-                       "--backend-packet*")
+    assert_clean_error(
+        result, root, "*architecture packet not found: *architecture-handover-packet.json*--backend-packet*"
+    )
 
 
 def test_packet_that_is_not_json(pytester: pytest.Pytester, gate_project: GateProject) -> None:
@@ -45,15 +46,20 @@ def test_packet_that_is_not_json(pytester: pytest.Pytester, gate_project: GatePr
     assert_clean_error(result, root, "*architecture-handover-packet.json is not valid JSON*line 1, column 26*")
 
 
-def test_packet_that_breaks_the_schema_names_the_json_path(pytester: pytest.Pytester,
-                                                           gate_project: GateProject) -> None:
+def test_packet_that_breaks_the_schema_names_the_json_path(
+    pytester: pytest.Pytester, gate_project: GateProject
+) -> None:
     packet = library_packet()
     packet["api"]["endpoints"][2]["method"] = "FETCH"
     del packet["api"]["endpoints"][0]["authentication_required"]
     root = gate_project(packet=packet)
     result = pytester.runpytest("--backend-report")
-    assert_clean_error(result, root, "*does not match the packet schema:*$.api.endpoints[0].authentication_required:"
-                       " Field required*$.api.endpoints[2].method: Input should be 'GET'*docs/packet-format.md*")
+    assert_clean_error(
+        result,
+        root,
+        "*does not match the packet schema:*$.api.endpoints[0].authentication_required:"
+        " Field required*$.api.endpoints[2].method: Input should be 'GET'*docs/packet-format.md*",
+    )
 
 
 def test_endpoint_role_outside_api_roles(pytester: pytest.Pytester, gate_project: GateProject) -> None:
@@ -69,8 +75,7 @@ def test_unknown_packet_field_is_a_warning(pytester: pytest.Pytester, gate_proje
     packet["api"]["endpoints"][0]["authentification"] = True
     gate_project(packet=packet)
     result = pytester.runpytest("--backend-report", "-W", "default")
-    assert "has fields the gate does not know and ignores: $.api.endpoints[0].authentification" in (
-        result.stdout.str())
+    assert "has fields the gate does not know and ignores: $.api.endpoints[0].authentification" in (result.stdout.str())
 
 
 def test_app_that_does_not_import(pytester: pytest.Pytester, gate_project: GateProject) -> None:
@@ -83,8 +88,9 @@ def test_app_whose_import_raises(pytester: pytest.Pytester, gate_project: GatePr
     root = gate_project()
     (root / "library_app" / "main.py").write_text("raise RuntimeError('DATABASE_URL is not set')\n")
     result = pytester.runpytest("--backend-report")
-    assert_clean_error(result, root, "*importing 'library_app.main' raised RuntimeError: DATABASE_URL is not set*"
-                       "main.py:1*")
+    assert_clean_error(
+        result, root, "*importing 'library_app.main' raised RuntimeError: DATABASE_URL is not set*main.py:1*"
+    )
 
 
 def test_app_attribute_missing(pytester: pytest.Pytester, gate_project: GateProject) -> None:
@@ -104,8 +110,9 @@ def test_server_command_that_dies(pytester: pytest.Pytester, gate_project: GateP
     root = gate_project()
     command = f"{sys.executable} -c \"print('boom: no config'); raise SystemExit(3)\" {{port}}"
     result = pytester.runpytest("--backend-report", f"--backend-command={command}", "--backend-app=")
-    assert_clean_error(result, root, "*--backend-command*exited with status 3. Last lines of its output:",
-                       "*boom: no config*")
+    assert_clean_error(
+        result, root, "*--backend-command*exited with status 3. Last lines of its output:", "*boom: no config*"
+    )
 
 
 def test_url_that_refuses_connections(pytester: pytest.Pytester, gate_project: GateProject) -> None:
@@ -119,8 +126,9 @@ def test_url_that_refuses_connections(pytester: pytest.Pytester, gate_project: G
 def test_remote_url_is_refused_without_allow_remote(pytester: pytest.Pytester, gate_project: GateProject) -> None:
     root = gate_project(ini={"backend_app": ""})
     result = pytester.runpytest("--backend-report", "--backend-url=http://192.0.2.10:8000")
-    assert_clean_error(result, root, "*--backend-url http://192.0.2.10:8000 is not a loopback address*"
-                       "--backend-allow-remote*")
+    assert_clean_error(
+        result, root, "*--backend-url http://192.0.2.10:8000 is not a loopback address*--backend-allow-remote*"
+    )
 
 
 def test_report_option_swallowing_a_test_path(pytester: pytest.Pytester, gate_project: GateProject) -> None:

@@ -28,8 +28,16 @@ def test_bookshelf_passes_the_gate(pytester: pytest.Pytester, bookshelf: Path) -
     result = pytester.runpytest_subprocess("--backend-report", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
     result.stdout.fnmatch_lines(
-        ["*= backend gate =*", "contract*22*0*0", "data*3*0*0", "fuzz*7*0*0", "performance*11*0*0", "quality*6*0*0",
-         "security*21*0*0", "gate PASSED*"]
+        [
+            "*= backend gate =*",
+            "contract*22*0*0",
+            "data*3*0*0",
+            "fuzz*7*0*0",
+            "performance*11*0*0",
+            "quality*6*0*0",
+            "security*21*0*0",
+            "gate PASSED*",
+        ]
     )
     report = read_report(bookshelf)
     validate_report(report)

@@ -15,8 +15,16 @@ def test_clean_backend_passes_with_zero_findings(pytester: pytest.Pytester, gate
     result.assert_outcomes(passed=49, skipped=6)
     # performance: its N+1 item on GET /api/books is not verified (the app keeps its books in a dict: no SQL to count)
     result.stdout.fnmatch_lines(
-        ["*= backend gate =*", "contract*16*0*0", "data*2*0*0", "fuzz*0*0*5", "performance*6*0*1", "quality*6*0*0",
-         "security*17*0*0", "gate PASSED*"]
+        [
+            "*= backend gate =*",
+            "contract*16*0*0",
+            "data*2*0*0",
+            "fuzz*0*0*5",
+            "performance*6*0*1",
+            "quality*6*0*0",
+            "security*17*0*0",
+            "gate PASSED*",
+        ]
     )
     report = read_report(root)
     validate_report(report)
@@ -24,8 +32,11 @@ def test_clean_backend_passes_with_zero_findings(pytester: pytest.Pytester, gate
     assert report["gate"]["findings"] == []
     assert report["known_issues"] == []
     assert {(e["method"], e["path"]) for e in report["api_endpoints_implemented"]} == {
-        ("GET", "/api/health"), ("GET", "/api/books"), ("POST", "/api/books"),
-        ("GET", "/api/books/{book_id}"), ("DELETE", "/api/books/{book_id}"),
+        ("GET", "/api/health"),
+        ("GET", "/api/books"),
+        ("POST", "/api/books"),
+        ("GET", "/api/books/{book_id}"),
+        ("DELETE", "/api/books/{book_id}"),
     }
     assert {m["table"] for m in report["data_models_created"]} == {"books", "loans"}
     assert report["security_measures"]["authentication"].startswith("enforced")
@@ -67,15 +78,16 @@ def test_defect_fails_the_gate_and_is_named(
 def test_failure_text_has_a_paste_able_reproduction(pytester: pytest.Pytester, gate_project: GateProject) -> None:
     gate_project("no_auth")
     result = pytester.runpytest("--backend-report")
-    result.stdout.fnmatch_lines([
-        "*contract.auth failed on GET /api/books: protected endpoint answers 200 without credentials*",
-        "*fix: Require authentication on this route*",
-        "*reproduce: curl -i -X GET http://127.0.0.1:8000/api/books",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*contract.auth failed on GET /api/books: protected endpoint answers 200 without credentials*",
+            "*fix: Require authentication on this route*",
+            "*reproduce: curl -i -X GET http://127.0.0.1:8000/api/books",
+        ]
+    )
 
 
-def test_a_previous_signal_is_removed_when_the_gate_fails(pytester: pytest.Pytester,
-                                                          gate_project: GateProject) -> None:
+def test_a_previous_signal_is_removed_when_the_gate_fails(pytester: pytest.Pytester, gate_project: GateProject) -> None:
     root = gate_project("wrong_status")
     stale = root / "ARTIFACTS" / "system" / "stage-completion-signal.json"
     stale.parent.mkdir(parents=True)
@@ -94,10 +106,13 @@ def test_endpoints_the_packet_lacks_are_warnings(pytester: pytest.Pytester, gate
     assert result.ret == pytest.ExitCode.OK
     report = read_report(root)
     assert report["gate"]["verdict"] == "passed"
-    assert "(warning) [contract.undeclared] GET /api/health: endpoint is not in the architecture packet" in (
-        report["known_issues"])
-    assert any(e["path"] == "/api/health" and not e["observed"]["in_packet"]
-               for e in report["api_endpoints_implemented"])
+    assert (
+        "(warning) [contract.undeclared] GET /api/health: endpoint is not in the architecture packet"
+        in (report["known_issues"])
+    )
+    assert any(
+        e["path"] == "/api/health" and not e["observed"]["in_packet"] for e in report["api_endpoints_implemented"]
+    )
 
 
 def test_missing_credentials_make_checks_not_verified_never_passed(
@@ -122,8 +137,10 @@ def test_selection_with_k_runs_only_the_chosen_checks(pytester: pytest.Pytester,
         statuses.setdefault(c["check"], set()).add(c["status"])
     # The session-end judgments describe the whole suite: with the project's tests deselected they are not judged.
     assert statuses == {
-        "contract.auth": {"passed"}, "security.authn": {"passed"},
-        "quality.coverage": {"not verified"}, "quality.endpoint_tests": {"not verified"},
+        "contract.auth": {"passed"},
+        "security.authn": {"passed"},
+        "quality.coverage": {"not verified"},
+        "quality.endpoint_tests": {"not verified"},
     }
     assert report["testing_coverage"]["coverage_status"].startswith("not verified: 4 of the project's own tests")
 

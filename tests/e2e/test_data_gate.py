@@ -47,8 +47,10 @@ def test_clean_backend_has_zero_findings(
         "backend-gate::migrations[alembic]": "passed",
         "backend-gate::fk_indexes[orm]": "passed",
     }
-    assert {(m["name"], m["table"]) for m in report["data_models_created"]} == {("Author", "authors"),
-                                                                                ("Book", "books")}
+    assert {(m["name"], m["table"]) for m in report["data_models_created"]} == {
+        ("Author", "authors"),
+        ("Book", "books"),
+    }
     migrations = next(c for c in report["gate"]["checks"] if c["check"] == "data.migrations")
     server = "postgresql" if scratch_db else "sqlite"
     assert any(line.startswith("applied 1 revision(s)") and server in line for line in migrations["evidence"])
@@ -116,7 +118,9 @@ def test_a_foreign_key_without_an_index_is_a_warning_when_the_packet_is_silent(
     assert report["gate"]["verdict"] == "passed"
     [finding] = report["gate"]["findings"]
     assert (finding["check"], finding["severity"], finding["location"]["model"]) == (
-        "data.fk_indexes", "warning", "Book.author_id"
+        "data.fk_indexes",
+        "warning",
+        "Book.author_id",
     )
 
 

@@ -31,8 +31,9 @@ def fuzz_issues(report: dict) -> list[str]:
         ("wrong_status", "POST /api/books", "success_status"),
     ],
 )
-def test_fuzzing_finds_the_defect(pytester: pytest.Pytester, gate_project: GateProject, defect: str,
-                                  endpoint: str, check: str) -> None:
+def test_fuzzing_finds_the_defect(
+    pytester: pytest.Pytester, gate_project: GateProject, defect: str, endpoint: str, check: str
+) -> None:
     root = gate_project(defect, ini=FUZZ)
     result = pytester.runpytest_subprocess("--backend-report", "-k", "fuzz")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -74,16 +75,13 @@ def test_same_seed_gives_the_same_findings(pytester: pytest.Pytester, gate_proje
 
 def test_seed_is_printed_and_stored(pytester: pytest.Pytester, gate_project: GateProject) -> None:
     root = gate_project(ini={"backend_fuzz_seed": "", "backend_no_fuzz": "false"})
-    result = pytester.runpytest_subprocess(
-        "--backend-report", "-k", "fuzz and health", "--backend-fuzz-seed=4242"
-    )
+    result = pytester.runpytest_subprocess("--backend-report", "-k", "fuzz and health", "--backend-fuzz-seed=4242")
     result.stdout.fnmatch_lines(["*fuzz seed 4242*"])
     assert read_report(root)["gate"]["fuzz_seed"] == 4242
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
-def test_printed_curl_reproduces_against_the_live_server(pytester: pytest.Pytester,
-                                                         gate_project: GateProject) -> None:
+def test_printed_curl_reproduces_against_the_live_server(pytester: pytest.Pytester, gate_project: GateProject) -> None:
     from pytest_backend_agent.backend.live import free_port, wait_until_answering
 
     root = gate_project("server_error", ini={**FUZZ, "backend_app": ""})
@@ -95,14 +93,18 @@ def test_printed_curl_reproduces_against_the_live_server(pytester: pytest.Pytest
     try:
         assert wait_until_answering(f"http://127.0.0.1:{port}/", time.monotonic() + 20, server)
         pytester.runpytest_subprocess("--backend-report", f"--backend-url=http://127.0.0.1:{port}", "-k", "fuzz")
-        finding = next(f for f in read_report(root)["gate"]["findings"]
-                       if f["title"].startswith("not_a_server_error"))
+        finding = next(f for f in read_report(root)["gate"]["findings"] if f["title"].startswith("not_a_server_error"))
         assert "$BACKEND_AGENT_TOKEN_" in finding["reproduction"]
         tokens = {"BACKEND_AGENT_TOKEN_MEMBER": MEMBER_TOKEN, "BACKEND_AGENT_TOKEN_LIBRARIAN": LIBRARIAN_TOKEN}
         env = {**os.environ, **tokens}
         answer = subprocess.run(  # noqa: S602 - the reproduction is a shell command by design
-            finding["reproduction"] + " -s -o /dev/null -w '%{http_code}'", shell=True, env=env,
-            capture_output=True, text=True, timeout=30, check=False,
+            finding["reproduction"] + " -s -o /dev/null -w '%{http_code}'",
+            shell=True,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         )
     finally:
         server.terminate()
@@ -126,13 +128,18 @@ def test_xdist_spreads_operations_and_finds_the_same(pytester: pytest.Pytester, 
 def test_which_checks_run_and_fail_is_configurable(pytester: pytest.Pytester, gate_project: GateProject) -> None:
     root = gate_project("accepts_invalid", ini=FUZZ)
     # negative_data_rejection no longer fails the gate, but is still reported, as a warning
-    pytester.runpytest_subprocess("--backend-report", "-k", "fuzz and POST",
-                                  "--backend-fuzz-fail-on=not_a_server_error,response_schema_conformance")
+    pytester.runpytest_subprocess(
+        "--backend-report",
+        "-k",
+        "fuzz and POST",
+        "--backend-fuzz-fail-on=not_a_server_error,response_schema_conformance",
+    )
     findings = read_report(root)["gate"]["findings"]
     assert {f["severity"] for f in findings if f["title"].startswith("negative_data_rejection")} == {"warning"}
     # skipped checks do not run at all
-    pytester.runpytest_subprocess("--backend-report", "-k", "fuzz and POST",
-                                  "--backend-fuzz-skip-checks=negative_data_rejection")
+    pytester.runpytest_subprocess(
+        "--backend-report", "-k", "fuzz and POST", "--backend-fuzz-skip-checks=negative_data_rejection"
+    )
     findings = read_report(root)["gate"]["findings"]
     assert not [f for f in findings if f["title"].startswith("negative_data_rejection")]
 

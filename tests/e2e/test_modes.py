@@ -17,13 +17,15 @@ pytestmark = pytest.mark.e2e
 def test_plain_run_is_untouched(pytester: pytest.Pytester, gate_project: GateProject) -> None:
     """No option: no gate items, no report, and nothing heavy imported."""
     root = gate_project(own_tests=False)
-    pytester.makepyfile(test_plain="""
+    pytester.makepyfile(
+        test_plain="""
         import sys
 
         def test_light():
             heavy = {"schemathesis", "pydantic", "hypothesis", "httpx", "jsonschema", "pytest_backend_agent.gate"}
             assert heavy.isdisjoint(sys.modules), heavy & set(sys.modules)
-    """)
+    """
+    )
     result = pytester.runpytest_subprocess("-p", "no:hypothesispytest", "-p", "no:schemathesis", "-p", "no:anyio")
     result.assert_outcomes(passed=1)
     assert "backend gate" not in result.stdout.str()
@@ -58,8 +60,12 @@ def test_xdist_gives_one_identical_report(pytester: pytest.Pytester, gate_projec
 
 
 def test_server_started_by_the_gate(pytester: pytest.Pytester, gate_project: GateProject) -> None:
-    root = gate_project(ini={"backend_app": "", "backend_command":
-                             f"{sys.executable} -m uvicorn library_app.main:app --port {{port}} --log-level warning"})
+    root = gate_project(
+        ini={
+            "backend_app": "",
+            "backend_command": f"{sys.executable} -m uvicorn library_app.main:app --port {{port}} --log-level warning",
+        }
+    )
     result = pytester.runpytest("--backend-report")
     result.assert_outcomes(passed=48, skipped=7)  # over HTTP, performance.n_plus_one is not verified
     report = read_report(root)
@@ -84,6 +90,8 @@ def test_running_server_by_url(pytester: pytest.Pytester, gate_project: GateProj
         server.wait(timeout=10)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     report = read_report(root)
-    assert any(line.startswith("[contract.status] POST /api/books: answers 200 where the packet says 201")
-               for line in report["known_issues"])
+    assert any(
+        line.startswith("[contract.status] POST /api/books: answers 200 where the packet says 201")
+        for line in report["known_issues"]
+    )
     assert json.dumps(report).count(f"http://localhost:{port}") >= 1

@@ -155,8 +155,12 @@ def test_docstring_threshold_fails_and_names_the_definitions(
 def test_a_server_hides_the_requests_of_the_tests(pytester: pytest.Pytester, gate_project: GateProject) -> None:
     import sys
 
-    root = gate_project(ini={"backend_app": "", "backend_command":
-                             f"{sys.executable} -m uvicorn library_app.main:app --port {{port}} --log-level warning"})
+    root = gate_project(
+        ini={
+            "backend_app": "",
+            "backend_command": f"{sys.executable} -m uvicorn library_app.main:app --port {{port}} --log-level warning",
+        }
+    )
     pytester.runpytest("--backend-report", "-m", "not contract")
     report = read_report(root)
     assert checks_of(report)["quality.endpoint_tests"]["status"] == "not verified"

@@ -33,8 +33,9 @@ def add_module(root: Path, source: str, name: str = "pricing") -> Path:
     return root
 
 
-def test_a_clean_backend_passes_every_tool_with_zero_findings(pytester: pytest.Pytester,
-                                                              gate_project: GateProject) -> None:
+def test_a_clean_backend_passes_every_tool_with_zero_findings(
+    pytester: pytest.Pytester, gate_project: GateProject
+) -> None:
     root = gate_project()
     result = pytester.runpytest("--backend-report")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
@@ -53,8 +54,9 @@ def test_a_clean_backend_passes_every_tool_with_zero_findings(pytester: pytest.P
     ],
     ids=["ruff-error", "format-error", "mypy-error"],
 )  # fmt: skip
-def test_a_tool_error_fails_the_gate_and_is_named(pytester: pytest.Pytester, gate_project: GateProject,
-                                                 source: str, tool: str, issue: str) -> None:
+def test_a_tool_error_fails_the_gate_and_is_named(
+    pytester: pytest.Pytester, gate_project: GateProject, source: str, tool: str, issue: str
+) -> None:
     root = add_module(gate_project(), source)
     result = pytester.runpytest("--backend-report")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -92,8 +94,9 @@ def test_the_projects_own_configuration_sets_the_bar(pytester: pytest.Pytester, 
     assert "--select=E4,E7,E9,F" not in ruff["observations"]["command"]
 
 
-def test_a_tool_that_cannot_read_the_configuration_fails_loudly(pytester: pytest.Pytester,
-                                                               gate_project: GateProject) -> None:
+def test_a_tool_that_cannot_read_the_configuration_fails_loudly(
+    pytester: pytest.Pytester, gate_project: GateProject
+) -> None:
     root = gate_project()
     with (root / "pyproject.toml").open("a") as pyproject:
         pyproject.write("\n[tool.ruff]\nline-lengthx = 100\n")
@@ -151,8 +154,10 @@ def test_a_tool_that_is_not_installed_is_not_verified_never_passed(
 
 
 def test_under_xdist_workers_read_the_controllers_results(
-    pytester: pytest.Pytester, gate_project: GateProject, tmp_path_factory: pytest.TempPathFactory,
-    monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester,
+    gate_project: GateProject,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     root = add_module(add_module(gate_project(), RUFF_ERROR), MYPY_ERROR, "billing")
     private_tmp = tmp_path_factory.mktemp("tmpdir")

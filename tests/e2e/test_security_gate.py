@@ -181,8 +181,12 @@ def test_over_http_a_throttled_check_is_not_verified_never_failed(
     """Over HTTP every request shares one address: once the 60/min limiter bites, checks say so instead of failing."""
     import sys
 
-    root = security_project(ini={"backend_app": "", "backend_command":
-                                 f"{sys.executable} -m uvicorn sec_app.main:app --port {{port}} --log-level warning"})
+    root = security_project(
+        ini={
+            "backend_app": "",
+            "backend_command": f"{sys.executable} -m uvicorn sec_app.main:app --port {{port}} --log-level warning",
+        }
+    )
     result = pytester.runpytest("--backend-report")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
     report = read_report(root)

@@ -11,8 +11,8 @@ from jsonschema import Draft202012Validator
 from pytest_backend_agent.contracts import CONTRACTS, render
 
 ROOT = Path(__file__).parents[2]
-EXAMPLE_PACKET = ROOT / "examples" / "bookshelf" / "ARTIFACTS" / "system-architect" / (
-    "architecture-handover-packet.json"
+EXAMPLE_PACKET = (
+    ROOT / "examples" / "bookshelf" / "ARTIFACTS" / "system-architect" / ("architecture-handover-packet.json")
 )
 
 
@@ -40,11 +40,23 @@ def test_example_packet_validates_unchanged() -> None:
 def test_report_contract_requires_the_handoff_sections() -> None:
     schema = json.loads((ROOT / "contracts" / "backend-output-schema.json").read_text())
     assert set(schema["required"]) >= {
-        "api_endpoints_implemented", "data_models_created", "database_migrations", "external_integrations",
-        "testing_coverage", "security_measures", "known_issues", "dependencies_added", "performance_notes", "gate",
+        "api_endpoints_implemented",
+        "data_models_created",
+        "database_migrations",
+        "external_integrations",
+        "testing_coverage",
+        "security_measures",
+        "known_issues",
+        "dependencies_added",
+        "performance_notes",
+        "gate",
     }
     endpoint = schema["$defs"]["ApiEndpoint"]
     assert set(endpoint["required"]) >= {"method", "path", "description", "authentication_required"}
     assert set(schema["$defs"]["TestingCoverage"]["required"]) >= {"unit_tests", "integration_tests", "api_tests"}
     assert set(schema["$defs"]["SecurityMeasures"]["required"]) == {
-        "authentication", "authorization", "input_validation", "rate_limiting"}
+        "authentication",
+        "authorization",
+        "input_validation",
+        "rate_limiting",
+    }

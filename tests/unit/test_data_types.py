@@ -58,9 +58,18 @@ def test_string_lengths_are_read_through_decorators() -> None:
 
 @pytest.mark.parametrize(
     ("internal", "family"),
-    [("BigAutoField", "integer"), ("CharField", "string"), ("TextField", "text"), ("DecimalField", "decimal"),
-     ("FloatField", "float"), ("DateTimeField", "datetime"), ("UUIDField", "uuid"), ("JSONField", "json"),
-     ("BooleanField", "boolean"), ("ArrayField", "other")],
+    [
+        ("BigAutoField", "integer"),
+        ("CharField", "string"),
+        ("TextField", "text"),
+        ("DecimalField", "decimal"),
+        ("FloatField", "float"),
+        ("DateTimeField", "datetime"),
+        ("UUIDField", "uuid"),
+        ("JSONField", "json"),
+        ("BooleanField", "boolean"),
+        ("ArrayField", "other"),
+    ],
 )
 def test_django_fields_fall_into_families(internal: str, family: str) -> None:
     assert django_family(internal) == family
@@ -100,8 +109,17 @@ def test_type_compatibility(packet: str, family: str, length: int | None, expect
 
 @pytest.mark.parametrize(
     ("spelling", "canonical"),
-    [("INT", "integer"), ("bigint", "integer"), ("varchar", "string"), ("bool", "boolean"), ("timestamp", "datetime"),
-     ("numeric", "decimal"), ("jsonb", "json"), ("Float", "float"), ("blob", None)],
+    [
+        ("INT", "integer"),
+        ("bigint", "integer"),
+        ("varchar", "string"),
+        ("bool", "boolean"),
+        ("timestamp", "datetime"),
+        ("numeric", "decimal"),
+        ("jsonb", "json"),
+        ("Float", "float"),
+        ("blob", None),
+    ],
 )
 def test_common_spellings_are_read_as_packet_types(spelling: str, canonical: str | None) -> None:
     assert canonical_type(spelling) == canonical
@@ -118,8 +136,10 @@ def test_migration_diffs_name_the_table_and_column() -> None:
     assert describe_diff(("add_column", None, "books", books.c.year)).place == "books.year"
     assert describe_diff(("add_table", books)).text == "table books: the models declare it but no migration creates it"
     nullable = describe_diff(("modify_nullable", None, "books", "year", {}, False, True))
-    assert (nullable.place, nullable.text) == ("books.year", "books.year is NOT NULL after the migrations, "
-                                                             "nullable in the model")
+    assert (nullable.place, nullable.text) == (
+        "books.year",
+        "books.year is NOT NULL after the migrations, nullable in the model",
+    )
     assert describe_diff(("add_index", index)).text == (
         "index ix_books_year on books(year): in the model but no migration creates it"
     )

@@ -115,8 +115,11 @@ def test_the_recorder_sees_the_tests_requests_to_any_instance_but_not_the_gates(
     assert recorder.install(app)
     try:
         recorder.current = "t.py::test_x"
-        asyncio.run(AsgiApp()(  # another instance of the same class: an app built by a factory in a test
-            {"type": "http", "method": "get", "path": "/books/1"}, None, None))
+        asyncio.run(
+            AsgiApp()(  # another instance of the same class: an app built by a factory in a test
+                {"type": "http", "method": "get", "path": "/books/1"}, None, None
+            )
+        )
         asyncio.run(app({"type": "http", "method": "GET", "path": "/books/2", GATE_REQUEST: True}, None, None))
         asyncio.run(app({"type": "lifespan"}, None, None))
         assert app.calls == 2
@@ -183,7 +186,10 @@ def test_a_test_that_sent_requests_is_an_api_test_unless_marked_or_placed() -> N
     own.add("tests/test_a.py::test_one", [], "passed")
     own.add("tests/test_a.py::test_two", [], "failed")
     assert own.count("api", frozenset({"tests/test_a.py::test_one"})).model_dump() == {
-        "count": 1, "passed": 1, "failed": 0, "skipped": 0
+        "count": 1,
+        "passed": 1,
+        "failed": 0,
+        "skipped": 0,
     }
     assert own.count("unit").count == 2
     assert own.failed_ids == ["tests/test_a.py::test_two"]
@@ -197,8 +203,13 @@ def _outcome(check: str, status: CheckStatus, *titles: str) -> CheckOutcome:
         status=status,
         summary=f"{check} summary",
         findings=[
-            Finding(check=check, category="quality", severity=Severity.ERROR, title=title,
-                    location=Location(file="app/x.py", line=i + 1))
+            Finding(
+                check=check,
+                category="quality",
+                severity=Severity.ERROR,
+                title=title,
+                location=Location(file="app/x.py", line=i + 1),
+            )
             for i, title in enumerate(titles)
         ],
     )
@@ -226,7 +237,8 @@ def test_known_issues_has_one_line_per_failing_item() -> None:
 def _git(root: Path, *args: str) -> None:
     subprocess.run(
         ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-C", str(root), *args],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
 
 

@@ -37,15 +37,19 @@ def test_dependencies_from_pyproject_and_requirements(tmp_path: Path) -> None:
     (tmp_path / "requirements.txt").write_text("# pinned\nsqlalchemy==2.0.30  # orm\n-e .\n")
     (tmp_path / "requirements-dev.txt").write_text("pytest\n")
     found = [(d.name, d.specifier, d.declared_in) for d in find_dependencies(tmp_path)]
-    assert found == [("fastapi", ">=0.110", "pyproject.toml"), ("uvicorn[standard]", "", "pyproject.toml"),
-                     ("sqlalchemy", "==2.0.30", "requirements.txt")]
+    assert found == [
+        ("fastapi", ">=0.110", "pyproject.toml"),
+        ("uvicorn[standard]", "", "pyproject.toml"),
+        ("sqlalchemy", "==2.0.30", "requirements.txt"),
+    ]
 
 
 def test_integration_observed_only_from_an_import(tmp_path: Path) -> None:
     src = tmp_path / "app"
     src.mkdir()
     (src / "mail.py").write_text("import smtplib\n")
-    result = observe_integrations([Integration(name="mail", kind="email"), Integration(name="pay", kind="payment")],
-                                  src)
+    result = observe_integrations(
+        [Integration(name="mail", kind="email"), Integration(name="pay", kind="payment")], src
+    )
     assert [(i.name, i.status) for i in result] == [("mail", "observed"), ("pay", "not verified")]
     assert result[0].evidence == "app/mail.py imports smtplib"

@@ -49,8 +49,17 @@ def test_validation_names_the_json_path() -> None:
         validate({"stage": "backend-engineer"}, "stage-completion-signal.schema.json")
 
 
-@pytest.mark.parametrize(("host", "loopback"), [("127.0.0.1", True), ("::1", True), ("[::1]", True),
-                                                 ("localhost", True), ("192.0.2.1", False), ("10.0.0.1", False)])
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("192.0.2.1", False),
+        ("10.0.0.1", False),
+    ],
+)
 def test_loopback_detection(host: str, loopback: bool) -> None:
     assert is_loopback_host(host) is loopback
 
@@ -60,11 +69,21 @@ def test_known_issues_name_one_cause_once_with_every_place() -> None:
     from pytest_backend_agent.report.build import OwnTests, _known_issues
 
     def outcome(endpoint: str) -> CheckOutcome:
-        finding = Finding(check="fuzz.operation", category="fuzz", severity=Severity.ERROR,
-                          title="ignored_auth: API accepts requests without authentication",
-                          location=Location(endpoint=endpoint))
-        return CheckOutcome(check="fuzz.operation", family="fuzz", target=endpoint, status=CheckStatus.FAILED,
-                            summary="x", findings=[finding])
+        finding = Finding(
+            check="fuzz.operation",
+            category="fuzz",
+            severity=Severity.ERROR,
+            title="ignored_auth: API accepts requests without authentication",
+            location=Location(endpoint=endpoint),
+        )
+        return CheckOutcome(
+            check="fuzz.operation",
+            family="fuzz",
+            target=endpoint,
+            status=CheckStatus.FAILED,
+            summary="x",
+            findings=[finding],
+        )
 
     class Facts:
         outcomes = [("a", outcome("GET /a")), ("b", outcome("POST /b"))]

@@ -97,8 +97,10 @@ def test_forged_tokens_keep_the_claims_and_break_the_signature() -> None:
     ("body", "kinds"),
     [
         ('Traceback (most recent call last):\n  File "/srv/app/main.py", line 3', ["a stack trace", "a file path"]),
-        ("sqlite3.OperationalError: near \"'\": syntax error", ["SQL text or a database error",
-                                                              "an exception class name"]),
+        (
+            'sqlite3.OperationalError: near "\'": syntax error',
+            ["SQL text or a database error", "an exception class name"],
+        ),
         ('{"detail": "Not Found"}', []),
         ('{"type": "about:blank", "title": "Unprocessable Content", "status": 422}', []),
     ],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pytest_backend_agent.checks.base import CheckSpec
+from pytest_backend_agent.checks.base import CheckSpec, endpoint_spec
 from pytest_backend_agent.checks.context import GateContext
 from pytest_backend_agent.checks.performance.common import FAMILY, is_list_endpoint
 from pytest_backend_agent.findings import CheckOutcome
@@ -22,14 +22,7 @@ __all__ = ["FAMILY", "performance_checks"]
 def _spec(
     check: str, name: str, endpoint: Endpoint, func: Callable[[GateContext, Endpoint], CheckOutcome]
 ) -> CheckSpec:
-    return CheckSpec(
-        check=check,
-        family=FAMILY,
-        name=name,
-        target=endpoint.key,
-        run=lambda context: func(context, endpoint),
-        endpoint=endpoint.key,
-    )
+    return endpoint_spec(FAMILY, check, name, endpoint, func)
 
 
 def performance_checks(packet: Packet, settings: Settings) -> list[CheckSpec]:

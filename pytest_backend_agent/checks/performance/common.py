@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from pytest_backend_agent.checks.base import make_outcome
 from pytest_backend_agent.checks.requests import Unformable, role_for
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Finding, Location, Severity
 from pytest_backend_agent.packet.model import Endpoint, normalize_path
@@ -44,16 +45,7 @@ def outcome(
     **observations: Any,
 ) -> CheckOutcome:
     """A performance check outcome."""
-    return CheckOutcome(
-        check=check,
-        family=FAMILY,
-        target=target,
-        status=status,
-        summary=summary,
-        evidence=evidence or [],
-        findings=findings or [],
-        observations=dict(observations),
-    )
+    return make_outcome(FAMILY, check, target, status, summary, evidence=evidence, findings=findings, **observations)
 
 
 def finding(check: str, endpoint: str, title: str, *, evidence: str = "", fix: str = "") -> Finding:

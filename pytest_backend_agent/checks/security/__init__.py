@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pytest_backend_agent.checks.base import CheckSpec
+from pytest_backend_agent.checks.base import CheckSpec, endpoint_spec
 from pytest_backend_agent.checks.context import GateContext
 from pytest_backend_agent.checks.security.common import FAMILY
 from pytest_backend_agent.findings import CheckOutcome
@@ -34,14 +34,7 @@ def _static() -> list[tuple[str, str, Callable[[GateContext], CheckOutcome]]]:
 def _per_endpoint(
     check: str, name: str, endpoint: Endpoint, func: Callable[[GateContext, Endpoint], CheckOutcome]
 ) -> CheckSpec:
-    return CheckSpec(
-        check=check,
-        family=FAMILY,
-        name=name,
-        target=endpoint.key,
-        run=lambda context: func(context, endpoint),
-        endpoint=endpoint.key,
-    )
+    return endpoint_spec(FAMILY, check, name, endpoint, func)
 
 
 def security_checks(packet: Packet, settings: Settings) -> list[CheckSpec]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from pytest_backend_agent.checks.base import make_outcome
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Finding, Location, Severity
 
 __all__ = [
@@ -36,16 +37,7 @@ def outcome(
     **observations: Any,
 ) -> CheckOutcome:
     """A security check outcome."""
-    return CheckOutcome(
-        check=check,
-        family=FAMILY,
-        target=target,
-        status=status,
-        summary=summary,
-        evidence=evidence or [],
-        findings=findings or [],
-        observations=dict(observations),
-    )
+    return make_outcome(FAMILY, check, target, status, summary, evidence=evidence, findings=findings, **observations)
 
 
 def finding(
