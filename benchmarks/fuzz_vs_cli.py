@@ -109,8 +109,11 @@ def gate_run(folder: Path, examples: int, seed: int, phases: str, *extra: str) -
     return wall, cpu, gate_figures(report)
 
 
-def cli_run(folder: Path, examples: int, seed: int, phases: str) -> tuple[float, float, dict[str, Any]]:
-    """Schemathesis' CLI against the example under uvicorn (its start-up is timed apart)."""
+def cli_run(
+    folder: Path, examples: int, seed: int, phases: str, app: str = "bookshelf.main:app"
+) -> tuple[float, float, dict[str, Any]]:
+    """Schemathesis' CLI against ``app`` under uvicorn (its start-up is timed apart); the example is called as a
+    librarian, a generated app without credentials."""
     password = secrets.token_urlsafe(12)
     database = folder / "cli.db"
     database.unlink(missing_ok=True)
@@ -126,7 +129,7 @@ def cli_run(folder: Path, examples: int, seed: int, phases: str) -> tuple[float,
     port = free_port()
     started = time.perf_counter()
     server = subprocess.Popen(  # noqa: S603 - our own example on loopback
-        [sys.executable, "-m", "uvicorn", "bookshelf.main:app", "--port", str(port), "--log-level", "critical"],
+        [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--log-level", "critical"],
         cwd=folder,
         env=env,
     )
@@ -134,9 +137,12 @@ def cli_run(folder: Path, examples: int, seed: int, phases: str) -> tuple[float,
         if not wait_until_answering(f"http://127.0.0.1:{port}/", time.monotonic() + 30, server):
             raise SystemExit("uvicorn did not start")
         server_start = time.perf_counter() - started
-        token = httpx.post(
-            f"http://127.0.0.1:{port}/api/v1/auth/token", json={"email": "l@bookshelf.test", "password": password}
-        ).json()["access_token"]
+        headers: list[str] = []
+        if app.startswith("bookshelf"):
+            token = httpx.post(
+                f"http://127.0.0.1:{port}/api/v1/auth/token", json={"email": "l@bookshelf.test", "password": password}
+            ).json()["access_token"]
+            headers = ["-H", f"Authorization: Bearer {token}"]
         report = folder / "cli-report.json"
         report.unlink(missing_ok=True)
         wall, cpu, done = run(
@@ -154,8 +160,7 @@ def cli_run(folder: Path, examples: int, seed: int, phases: str) -> tuple[float,
                 "all",
                 "--phases",
                 phases,
-                "-H",
-                f"Authorization: Bearer {token}",
+                *headers,
                 "--report",
                 "json",
                 "--report-json-path",
@@ -255,7 +260,7 @@ def main() -> None:
             f"  failures both found: {len(cli & gate)}; only the CLI: {sorted(cli - gate)}; "
             f"only the gate: {sorted(gate - cli)}"
         )
-    print(f"scaling of the gate's fuzz items (generated GET operations, 10 examples, phases {args.phases})")
+    print(f"scaling (generated GET operations, 10 examples, phases {args.phases}), the gate and the CLI")
     for size in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as temporary:
             folder = Path(temporary)
@@ -266,6 +271,11 @@ def main() -> None:
                 f"  {size:>4} operations: wall {wall:7.2f} s, CPU {cpu:7.2f} s, {figures['requests']} requests, "
                 f"items {items:.2f} s = {items / size * 1000:6.1f} ms per operation, "
                 f"start-up and the rest {wall - items:.2f} s"
+            )
+            cli_wall, cli_cpu, cli_figures = cli_run(folder, 10, args.seed, args.phases, app="gen_app.main:app")
+            print(
+                f"        CLI over HTTP: wall {cli_wall:7.2f} s, CPU {cli_cpu:7.2f} s, {cli_figures['requests']} "
+                f"requests (+{cli_figures['server_start']:.2f} s server start); gate/CLI wall {wall / cli_wall:.2f}"
             )
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
