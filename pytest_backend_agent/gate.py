@@ -22,6 +22,7 @@ from pytest_backend_agent.findings import CheckOutcome, CheckStatus
 from pytest_backend_agent.items import GATE_NODE, PROPERTY, GateCollector, GateItem
 from pytest_backend_agent.noise.baseline import Baseline, BaselineUpdate
 from pytest_backend_agent.packet.load import LoadedPacket, load_packet
+from pytest_backend_agent.report.late_results import LATE
 from pytest_backend_agent.settings import Settings, resolve_settings
 
 if TYPE_CHECKING:
@@ -67,6 +68,8 @@ class GatePlugin:
         self.is_worker = hasattr(config, "workerinput")
         self.families_started = False
         self.outcomes: list[tuple[str, CheckOutcome]] = []
+        self.late: list[tuple[str, CheckOutcome]] = []
+        """Results judged at session end (coverage, claims): not items, reported to pytest at the end."""
         self.own_tests: dict[str, tuple[list[str], str]] = {}
         self.worker_outputs: dict[str, list[Any]] = {}
         self.started = time.time()
@@ -218,7 +221,7 @@ class GatePlugin:
     # ---- results --------------------------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if self.is_worker:
+        if self.is_worker or getattr(report, LATE, False):  # a result judged at session end, already gathered
             return
         payload = [value for key, value in report.user_properties if key == PROPERTY]
         if report.nodeid.startswith(GATE_NODE + "::"):
@@ -266,6 +269,7 @@ class GatePlugin:
         report.user_properties = kept + list(readable)
 
     # ---- the end --------------------------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)  # before --junitxml and --lf read the results judged here
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.context.close()
         if session.config.option.collectonly:
@@ -284,6 +288,7 @@ class GatePlugin:
                 for judged in family.finish(self.context, self.worker_outputs.get(family.name, [])):
                     judged = self.context.acceptor.apply(judged)
                     self.outcomes.append((f"{GATE_NODE}::{judged.check}[{judged.target}]", judged))
+                    self.late.append(self.outcomes[-1])
         from pytest_backend_agent.report.build import OwnTests, RunFacts, build_report
         from pytest_backend_agent.report.write import ContractViolation, now_iso, write_outputs
 
@@ -314,6 +319,7 @@ class GatePlugin:
                 self.problem = f"the baseline {self.settings.baseline_path} could not be written: {error}"
                 session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
                 return
+        self._report_late(self.late)
         self.verdict = report.gate.verdict
         self.fuzz_seed = report.gate.fuzz_seed
         self.reasons = report.gate.reasons
@@ -337,6 +343,22 @@ class GatePlugin:
         self._append_step_summary()
         if self.verdict != "passed" and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _report_late(self, judged: list[tuple[str, CheckOutcome]]) -> None:
+        """Results judged at session end reach pytest's reporters as items' results do (counts, JUnit, --lf)."""
+        if not judged:
+            return
+        from pytest_backend_agent.items import format_outcome
+        from pytest_backend_agent.report.late_results import late_reports
+
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        if terminal is not None and self.config.get_verbosity() <= 0:
+            terminal.write_line("")  # ends the last progress line, so the letters below get one of their own
+            terminal.write(f"{GATE_NODE} (judged at session end) ")
+        location = self._shown(self.loaded.path)
+        for nodeid, outcome in judged:
+            for report in late_reports(nodeid, outcome, location=location, failure_text=format_outcome(outcome)):
+                self.config.hook.pytest_runtest_logreport(report=report)
 
     def _verify(self, report: BackendReport, submitted: SubmittedReport) -> BackendReport:
         """Judge the submitted report's claims against ``report`` (built from this run's observations); their
@@ -364,6 +386,7 @@ class GatePlugin:
         )
         judged = [(f"{GATE_NODE}::{o.check}[{o.target}]", o) for o in verify_claims(submitted.claims, observed)]
         self.outcomes.extend(judged)
+        self.late.extend(judged)
         report = with_verification(
             report, judged, source=shown_path(submitted.path, self.settings.rootdir), sha256=submitted.sha256
         )

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.e2e
 def test_clean_backend_passes_with_zero_findings(pytester: pytest.Pytester, gate_project: GateProject) -> None:
     root = gate_project()
     result = pytester.runpytest("--backend-report", "-rs")
-    result.assert_outcomes(passed=49, skipped=6)
+    result.assert_outcomes(passed=51, skipped=6)  # with quality.coverage and .endpoint_tests, judged at the end
     # performance: its N+1 item on GET /api/books is not verified (the app keeps its books in a dict: no SQL to count)
     result.stdout.fnmatch_lines(
         [
@@ -130,7 +130,8 @@ def test_missing_credentials_make_checks_not_verified_never_passed(
 def test_selection_with_k_runs_only_the_chosen_checks(pytester: pytest.Pytester, gate_project: GateProject) -> None:
     root = gate_project()
     result = pytester.runpytest("--backend-report", "-k", "auth")
-    result.assert_outcomes(passed=9)
+    # the session-end results are not verified when -k deselects the project's own tests
+    result.assert_outcomes(passed=9, skipped=2)
     report = read_report(root)
     statuses: dict[str, set[str]] = {}
     for c in report["gate"]["checks"]:

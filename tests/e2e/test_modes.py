@@ -67,7 +67,7 @@ def test_server_started_by_the_gate(pytester: pytest.Pytester, gate_project: Gat
         }
     )
     result = pytester.runpytest("--backend-report")
-    result.assert_outcomes(passed=48, skipped=7)  # over HTTP, performance.n_plus_one is not verified
+    result.assert_outcomes(passed=49, skipped=8)  # over HTTP, performance.n_plus_one is not verified
     report = read_report(root)
     assert report["gate"]["backend"]["mode"] == "server started by the gate"
     assert report["gate"]["verdict"] == "passed"

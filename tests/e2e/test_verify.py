@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 
@@ -160,8 +161,18 @@ def rate_limited_packet() -> dict[str, Any]:
 def test_false_claims_fail_by_name_side_by_side(pytester: pytest.Pytester, gate_project: GateProject) -> None:
     root = project_with_files(gate_project, rate_limited_packet())
     submit(root, lying(gate_report(pytester, root)))
-    result = pytester.runpytest(f"--backend-verify={SUBMITTED}")
+    result = pytester.runpytest(f"--backend-verify={SUBMITTED}", "--junitxml=junit.xml")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+    # Claims are judged at session end, yet reach pytest's reporters like items: JUnit XML and the short summary.
+    junit = ElementTree.parse(root / "junit.xml")  # noqa: S314 - written by this test's own run
+    cases = {case.get("name"): case for case in junit.iter("testcase")}
+    failed_cases = {n for n, case in cases.items() if n.startswith("verify[") and case.find("failure") is not None}
+    assert {f"backend-gate::{name}" for name in failed_cases} == set(FALSE_CLAIMS)
+    claim = cases["verify[security rate_limiting]"]
+    properties = {p.get("name"): p.get("value") for p in claim.iter("property")}
+    assert properties["status"] == "failed"
+    assert "no 429" in str(claim.find("failure").get("message", "")) + str(claim.find("failure").text)
+    result.stdout.fnmatch_lines(["FAILED backend-gate::verify[[]security rate_limiting] *"])
     report = read_report(root)
     validate_report(report)
     claims = claims_of(report)
