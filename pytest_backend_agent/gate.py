@@ -81,6 +81,8 @@ class GatePlugin:
         self.signal_path: Path | None = None
         self.problem: str | None = None
         self.step_summary_problem: str | None = None
+        self.output_problems: list[str] = []
+        """SARIF or Markdown outputs that could not be written (the report itself was)."""
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> GatePlugin:
@@ -328,21 +330,36 @@ class GatePlugin:
                 report, self.settings.report_path, self.settings.signal_path, self.settings.rootdir
             )
             self.report_path = self.settings.report_path
-            if self.settings.sarif_path is not None:
-                self._write_sarif(self.settings.sarif_path)
-            if self.settings.markdown_path is not None:
-                from pytest_backend_agent.report.write import write_text_atomic
-
-                write_text_atomic(self.settings.markdown_path, self._markdown())
         except (ContractViolation, OSError) as error:
             self.settings.signal_path.unlink(missing_ok=True)
             self.problem = str(error)
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
             self._append_step_summary()
             return
+        self._write_side_outputs(session)
         self._append_step_summary()
         if self.verdict != "passed" and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _write_side_outputs(self, session: pytest.Session) -> None:
+        """SARIF and the Markdown summary, after the report. One that cannot be written is named; the report
+        stands, but the signal is withdrawn and the exit status says a requested output is missing."""
+        from pytest_backend_agent.report.write import ContractViolation, write_text_atomic
+
+        outputs = (
+            ("--backend-sarif", self.settings.sarif_path, self._write_sarif),
+            ("--backend-markdown", self.settings.markdown_path, lambda p: write_text_atomic(p, self._markdown())),
+        )
+        for option, path, write in outputs:
+            if path is None:
+                continue
+            try:
+                write(path)
+            except (ContractViolation, OSError) as error:
+                self.output_problems.append(f"{option} {self._shown(path)} NOT written: {error}")
+                self.settings.signal_path.unlink(missing_ok=True)
+                self.signal_path = None
+                session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
 
     def _report_late(self, judged: list[tuple[str, CheckOutcome]]) -> None:
         """Results judged at session end reach pytest's reporters as items' results do (counts, JUnit, --lf)."""
@@ -491,8 +508,10 @@ class GatePlugin:
             baseline_path=self.settings.baseline_path,
         ):
             terminalreporter.write_line(text, **markup)
-        if self.settings.markdown_path is not None and self.problem is None:
+        if self.settings.markdown_path is not None and self.problem is None and not self.output_problems:
             terminalreporter.write_line(f"markdown summary: {self._shown(self.settings.markdown_path)}")
+        for problem in self.output_problems:
+            terminalreporter.write_line(problem + " (no stage-completion signal)", red=True, bold=True)
         if self.step_summary_problem:
             terminalreporter.write_line(self.step_summary_problem, yellow=True)
 

@@ -50,6 +50,27 @@ def test_passing_gate_markdown_to_a_file_and_the_step_summary(
     assert (root / SIGNAL).is_file()
 
 
+def test_an_output_that_cannot_be_written_is_named_and_the_report_stands(
+    pytester: pytest.Pytester, gate_project: GateProject
+) -> None:
+    root = gate_project()
+    (root / "taken").mkdir()  # a folder where the Markdown file should go: the write fails
+    result = pytester.runpytest("--backend-report", "--backend-markdown=taken", "--backend-sarif=out/gate.sarif")
+    assert result.ret == pytest.ExitCode.INTERNAL_ERROR
+    result.stdout.fnmatch_lines(
+        [
+            "gate PASSED*",
+            "report: ARTIFACTS/backend-engineer/backend-implementation-report.json",
+            "--backend-markdown taken NOT written: * (no stage-completion signal)",
+        ]
+    )
+    assert "report NOT written" not in result.stdout.str()
+    assert "stage-completion signal:" not in result.stdout.str()
+    assert (root / "ARTIFACTS" / "backend-engineer" / "backend-implementation-report.json").is_file()
+    assert (root / "out" / "gate.sarif").is_file()
+    assert not (root / SIGNAL).exists()
+
+
 def test_failing_gate_markdown_and_junit_properties(
     pytester: pytest.Pytester, gate_project: GateProject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
