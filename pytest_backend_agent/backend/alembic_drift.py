@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,7 +28,6 @@ __all__ = [
     "describe_diff",
     "find_alembic",
     "migrate_and_compare",
-    "scratch_database",
 ]
 
 _SKIP = {".git", ".venv", "venv", "env", "node_modules", "site-packages", "__pycache__", ".tox", "build", "dist"}
@@ -117,16 +115,6 @@ def find_alembic(folders: list[Path]) -> AlembicSetup | None:
         for env_py in _walk_env_py(folder):
             return AlembicSetup(script_location=env_py.parent.resolve())
     return None
-
-
-@contextmanager
-def scratch_database(url: str | None) -> Iterator[str]:
-    """``url`` as it is, or a fresh SQLite file in a temporary folder (removed afterwards)."""
-    if url:
-        yield url
-        return
-    with tempfile.TemporaryDirectory(prefix="backend-gate-scratch-") as folder:
-        yield f"sqlite:///{Path(folder) / 'scratch.db'}"
 
 
 @dataclass(frozen=True)

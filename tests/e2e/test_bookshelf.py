@@ -68,15 +68,9 @@ def test_bookshelf_passes_the_gate_on_postgresql(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The example's migrations, models and every check hold on a real PostgreSQL server, not only on SQLite;
-    data.migrations applies the migrations to a second, empty PostgreSQL database."""
+    without --backend-scratch-db, data.migrations creates its scratch database on the app's own server."""
     monkeypatch.setenv("BOOKSHELF_DATABASE_URL", postgres_url)
-    scratch = postgres_server.create_database()
-    try:
-        result = pytester.runpytest_subprocess(
-            "--backend-report", "-p", "no:cacheprovider", f"--backend-scratch-db={scratch}"
-        )
-    finally:
-        postgres_server.drop_database(scratch)
+    result = pytester.runpytest_subprocess("--backend-report", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
     report = read_report(bookshelf)
     validate_report(report)
@@ -86,6 +80,15 @@ def test_bookshelf_passes_the_gate_on_postgresql(
     migrations = next(c for c in report["gate"]["checks"] if c["check"] == "data.migrations")
     assert migrations["status"] == "passed"
     assert any("postgresql+psycopg://" in line for line in migrations["evidence"])
+    assert (
+        "scratch database: a fresh database on the backend's own PostgreSQL server, dropped afterwards"
+        in (migrations["evidence"])
+    )
+    import psycopg
+
+    with psycopg.connect(postgres_server.admin_url) as connection:
+        names = [row[0] for row in connection.execute("SELECT datname FROM pg_database")]
+    assert not [name for name in names if name.startswith("backend_gate_scratch_")]  # dropped again
     performance = {c["nodeid"]: c for c in report["gate"]["checks"] if c["family"] == "performance"}
     assert {c["status"] for c in performance.values()} == {"passed"}
     n_plus_one = performance["backend-gate::n-plus-one[GET /api/v1/loans]"]

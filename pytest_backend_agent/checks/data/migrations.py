@@ -68,26 +68,22 @@ def _alembic(context: GateContext) -> CheckOutcome:
         NotMigrated,
         find_alembic,
         migrate_and_compare,
-        scratch_database,
     )
+    from pytest_backend_agent.backend.scratch_db import scratch_database
 
     setup = find_alembic(project_folders(context.settings))
     if setup is None:
         return _missing("alembic")
     facts = orm_facts(context)
-    scratch = context.settings.scratch_db
-    if scratch:
-        from sqlalchemy.engine import make_url
-
-        password = make_url(scratch).password
-        if password:
-            context.redactor.add(str(password))
     evidence = [f"alembic: {setup.ini or setup.env_py}", *facts.problems]
-    with scratch_database(scratch) as url:
+    with scratch_database(context.settings.scratch_db, in_process=context.settings.mode == "app") as scratch:
+        if scratch.password:
+            context.redactor.add(str(scratch.password))
+        evidence.append(f"scratch database: {scratch.how}")
         try:
-            drift = migrate_and_compare(setup, url, facts.metadata)
+            drift = migrate_and_compare(setup, scratch.url, facts.metadata)
         except MigrationsFailed as error:
-            if scratch:
+            if not scratch.url.startswith("sqlite"):
                 finding = Finding(
                     check=CHECK,
                     category=FAMILY,
