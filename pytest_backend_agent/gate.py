@@ -294,6 +294,10 @@ class GatePlugin:
         from pytest_backend_agent.report.build import OwnTests, RunFacts, build_report
         from pytest_backend_agent.report.write import ContractViolation, now_iso, write_outputs
 
+        # Collection order, not arrival order: under xdist outcomes arrive as workers finish, and the report (its
+        # checks, the places a known issue lists) must not depend on that.
+        order = {f"{GATE_NODE}::{name}": index for index, name in enumerate(self.specs)}
+        self.outcomes.sort(key=lambda pair: order.get(pair[0], len(order)))
         own = OwnTests()
         for nodeid, (keywords, outcome) in self.own_tests.items():
             own.add(nodeid, keywords, outcome)
