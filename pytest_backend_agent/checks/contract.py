@@ -16,7 +16,7 @@ from pytest_backend_agent.checks.requests import Prepared, Unformable, curl_comm
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Finding, Location, Severity
 from pytest_backend_agent.packet.model import Endpoint, Packet, normalize_path
 
-__all__ = ["contract_checks"]
+__all__ = ["contract_checks", "undeclared_operations"]
 
 FAMILY = "contract"
 _UNKNOWN_SEGMENT = "__backend_gate_no_such_route__"
@@ -408,6 +408,18 @@ def check_status(context: GateContext, endpoint: Endpoint) -> CheckOutcome:
 _DOC_PATHS = re.compile(r"/(openapi\.json|docs|redoc|swagger\.json)(/|$)")
 
 
+def undeclared_operations(document: OpenApiIndex, packet: Packet) -> list[str]:
+    """``METHOD /full/path`` of every operation ``document`` declares and the packet does not (documentation
+    routes aside), sorted."""
+    known = {f"{e.method} {e.template}" for e in packet.api.endpoints}
+    extra = []
+    for key in document.endpoint_keys():
+        method, path = key.split(" ", 1)
+        if f"{method} {normalize_path(path)}" not in known and not _DOC_PATHS.search(path):
+            extra.append(key)
+    return extra
+
+
 def check_undeclared(context: GateContext, packet: Packet) -> CheckOutcome:
     """Operations the backend's OpenAPI document declares that the packet does not: named as warnings."""
     check = "contract.undeclared"
@@ -420,12 +432,7 @@ def check_undeclared(context: GateContext, packet: Packet) -> CheckOutcome:
             "the backend serves no OpenAPI document, so its extra endpoints cannot be listed",
             target="openapi",
         )
-    known = {f"{e.method} {e.template}" for e in packet.api.endpoints}
-    extra = []
-    for key in document.endpoint_keys():
-        method, path = key.split(" ", 1)
-        if f"{method} {normalize_path(path)}" not in known and not _DOC_PATHS.search(path):
-            extra.append(key)
+    extra = undeclared_operations(document, packet)
     findings = [
         Finding(
             check=check,

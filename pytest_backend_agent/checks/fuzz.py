@@ -26,6 +26,7 @@ from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Finding, Lo
 from pytest_backend_agent.packet.model import Endpoint, Packet
 
 if TYPE_CHECKING:
+    from pytest_backend_agent.backend.openapi import OpenApiIndex
     from pytest_backend_agent.checks.context import GateContext
     from pytest_backend_agent.settings import Settings
 
@@ -33,14 +34,17 @@ __all__ = [
     "DEFECT_CHECKS",
     "FRAMEWORK_DEFAULT_CHECKS",
     "STATEFUL_TARGET",
+    "UNDECLARED_TARGET",
     "fuzz_checks",
     "fuzz_endpoint",
     "fuzz_stateful",
+    "fuzz_undeclared",
 ]
 
 FAMILY = "fuzz"
 CHECK = "fuzz.operation"
 STATEFUL_TARGET = "stateful"
+UNDECLARED_TARGET = "undeclared"
 DEFECT_CHECKS = frozenset(
     {
         "not_a_server_error",
@@ -89,7 +93,8 @@ def fuzz_checks(packet: Packet, settings: Settings) -> list[CheckSpec]:
     """One ``fuzz[METHOD /path]`` item per packet endpoint, and ``fuzz[stateful]`` when that phase is enabled."""
     endpoints = _ordered(packet)
     stateful = "stateful" in settings.fuzz_phases
-    items = len(endpoints) + stateful
+    undeclared = settings.fuzz_enabled
+    items = len(endpoints) + stateful + undeclared
     specs = [
         CheckSpec(
             check=CHECK,
@@ -101,6 +106,16 @@ def fuzz_checks(packet: Packet, settings: Settings) -> list[CheckSpec]:
         )
         for endpoint in endpoints
     ]
+    if undeclared:  # operations the backend serves beyond the packet: found at run time, fuzzed in one item
+        specs.append(
+            CheckSpec(
+                check=CHECK,
+                family=FAMILY,
+                name="fuzz",
+                target=UNDECLARED_TARGET,
+                run=lambda context: fuzz_undeclared(context, packet, items),
+            )
+        )
     if stateful:
         specs.append(
             CheckSpec(
@@ -125,19 +140,21 @@ def _not_verified(target: str, summary: str, **observations: Any) -> CheckOutcom
     )
 
 
-def _schema(context: GateContext) -> Any:
-    """The Schemathesis schema for this process, bound to the backend's transport (cached on the context).
+def _schema(context: GateContext, document: OpenApiIndex | None = None) -> Any:
+    """The Schemathesis schema of ``document`` (default: the request document) for this process, bound to the
+    backend's transport (cached on the context).
 
     Configured as Schemathesis' CLI would be with ``--mode all --max-examples N``: valid-shaped and invalid data,
     ``--backend-fuzz-examples`` Hypothesis examples per operation, no example database.
     """
-    cached = context.cache.get("fuzz_schema")
+    document = document or context.request_document
+    assert document is not None  # noqa: S101 - callers check first
+    key = f"fuzz_schema:{id(document)}"
+    cached = context.cache.get(key)
     if cached is not None:
         return cached
     from schemathesis import GenerationMode, openapi
 
-    document = context.request_document
-    assert document is not None  # noqa: S101 - callers check first
     schema = openapi.from_dict(document.document)
     backend = context.backend
     if backend.app is not None:
@@ -149,7 +166,7 @@ def _schema(context: GateContext) -> Any:
         max_examples=context.settings.fuzz_examples,
         database="none",
     )
-    context.cache["fuzz_schema"] = schema
+    context.cache[key] = schema
     return schema
 
 
@@ -306,6 +323,83 @@ def fuzz_stateful(context: GateContext, packet: Packet, item_count: int) -> Chec
     if tally.requests == 0 and tally.notes:
         return _not_verified(STATEFUL_TARGET, "; ".join(tally.notes))
     return _outcome(context, STATEFUL_TARGET, tally, elapsed, budget, ["stateful"], "the role each operation allows")
+
+
+def fuzz_undeclared(context: GateContext, packet: Packet, item_count: int) -> CheckOutcome:
+    """Fuzz the operations the backend's own OpenAPI document declares and the packet does not.
+
+    They are found at run time (collection reads no backend), so one item covers them all within one item's share
+    of the budget. A protected one is called as the first packet role with working credentials: the packet names
+    no role for it."""
+    if not context.settings.fuzz_enabled:
+        return _not_verified(UNDECLARED_TARGET, "fuzzing was switched off (--backend-no-fuzz)")
+    document = context.backend_document
+    if document is None:
+        return _not_verified(
+            UNDECLARED_TARGET,
+            "the backend serves no OpenAPI document, so operations beyond the packet cannot be listed",
+        )
+    from pytest_backend_agent.checks.contract import undeclared_operations
+
+    extra = undeclared_operations(document, packet)
+    if not extra:
+        return CheckOutcome(
+            check=CHECK,
+            family=FAMILY,
+            target=UNDECLARED_TARGET,
+            status=CheckStatus.PASSED,
+            summary="the backend's OpenAPI document declares no operation beyond the packet's",
+            evidence=[f"compared with {document.source}"],
+        )
+    targets: dict[str, Target] = {}
+    operations: list[tuple[str, str]] = []
+    roles_used: set[str] = set()
+    for key in extra:
+        method, path = key.split(" ", 1)
+        found = document.find(method, path)
+        if found is None:  # pragma: no cover - the key came from the same document
+            continue
+        role, headers = None, {}
+        if document.secured(found[0], found[1]):
+            for candidate in packet.api.roles:
+                fresh = context.credentials.fresh(candidate)
+                if fresh is not None:
+                    role, headers = candidate, fresh
+                    roles_used.add(candidate)
+                    break
+        targets[f"{found[1]} {found[0]}"] = Target(key, role, headers, None)
+        operations.append(found)
+
+    def target_of(case: Any) -> Target:
+        return targets[case.operation.label]
+
+    context.config.hook.pytest_backend_reset_state(
+        backend=context.backend, config=context.config, operation=UNDECLARED_TARGET
+    )
+    schema = _schema(context, document)
+    phases = [p for p in context.settings.fuzz_phases if p != "stateful"]
+
+    def run(judge: Judge, tally: Tally) -> None:
+        from pytest_backend_agent.checks import fuzz_phases
+
+        for path, method in operations:
+            operation = schema[path][method]
+            for phase in phases:
+                started = time.perf_counter()
+                if phase == "examples":
+                    tally.notes.extend(fuzz_phases.run_examples(judge, operation))
+                elif phase == "coverage":
+                    tally.notes.extend(fuzz_phases.run_coverage(judge, operation))
+                else:
+                    tally.notes.extend(fuzz_phases.run_fuzzing(judge, operation, context.settings.fuzz_seed))
+                tally.phase_s[phase] = round(tally.phase_s.get(phase, 0.0) + time.perf_counter() - started, 4)
+
+    tally, elapsed, budget = _drive(context, target_of, item_count, run)
+    outcome = _outcome(
+        context, UNDECLARED_TARGET, tally, elapsed, budget, phases, ", ".join(sorted(roles_used)) or None
+    )
+    outcome.evidence.insert(0, f"operations beyond the packet, from {document.source}: {', '.join(extra)}")
+    return outcome
 
 
 def _drive(

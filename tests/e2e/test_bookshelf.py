@@ -32,7 +32,7 @@ def test_bookshelf_passes_the_gate(pytester: pytest.Pytester, bookshelf: Path) -
             "*= backend gate =*",
             "contract*22*0*0",
             "data*3*0*0",
-            "fuzz*7*0*0",
+            "fuzz*8*0*0",
             "performance*11*0*0",
             "quality*6*0*0",
             "security*21*0*0",
@@ -101,8 +101,8 @@ def test_bookshelf_under_xdist_gives_the_same_verdict(pytester: pytest.Pytester,
     report = read_report(bookshelf)
     validate_report(report)
     assert report["gate"]["verdict"] == "passed"
-    assert len(report["gate"]["checks"]) == 70
-    assert len({c["nodeid"] for c in report["gate"]["checks"]}) == 70
+    assert len(report["gate"]["checks"]) == 71
+    assert len({c["nodeid"] for c in report["gate"]["checks"]}) == 71
     assert {c["nodeid"]: c["status"] for c in report["gate"]["checks"] if c["family"] == "quality"} == {
         "backend-gate::ruff[bookshelf]": "passed",
         "backend-gate::format[bookshelf]": "passed",

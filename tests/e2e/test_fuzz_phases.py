@@ -92,17 +92,40 @@ def test_clean_backend_passes_every_phase_and_a_missing_operation_is_not_verifie
     extra = {"method": "GET", "path": "/api/archive", "authentication_required": False}
     root = phase_project(packet=phase_packet(extra))
     result = pytester.runpytest_subprocess("--backend-report", "-k", "fuzz", ALL_PHASES)
-    result.assert_outcomes(passed=6, skipped=1)
+    result.assert_outcomes(passed=7, skipped=1)  # fuzz[undeclared] passes: the backend has nothing more
     report = read_report(root)
     assert fuzz_findings(report) == []
     missing = fuzz_item(report, "GET /api/archive")
     assert missing["status"] == "not verified"
     assert "lacks this packet operation" in missing["summary"]
     for item in report["gate"]["checks"]:
-        if item["check"] == "fuzz.operation" and item["target"] not in ("GET /api/archive", "stateful"):
+        if item["check"] == "fuzz.operation" and item["target"] not in ("GET /api/archive", "stateful", "undeclared"):
             assert set(item["observations"]["by_phase"]) == {"examples", "coverage", "fuzzing"}
             assert item["observations"]["by_phase"]["coverage"] > 0
     assert fuzz_item(report, "stateful")["observations"]["by_phase"]["stateful"] > 0
+    assert fuzz_item(report, "undeclared")["summary"] == (
+        "the backend's OpenAPI document declares no operation beyond the packet's"
+    )
+
+
+def test_an_operation_beyond_the_packet_is_fuzzed_too(pytester: pytest.Pytester, phase_project: PhaseProject) -> None:
+    packet = phase_packet()
+    packet["api"]["endpoints"] = [e for e in packet["api"]["endpoints"] if e["path"] != "/api/shelves"]
+    root = phase_project("boundary", packet=packet)
+    result = pytester.runpytest_subprocess("--backend-report", "-k", "fuzz and undeclared")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    report = read_report(root)
+    validate_report(report)
+    item = fuzz_item(report, "undeclared")
+    assert item["status"] == "failed"
+    assert item["evidence"][0].startswith("operations beyond the packet, from ")
+    assert item["evidence"][0].endswith(": GET /api/shelves")
+    [finding] = [f for f in fuzz_findings(report) if f["severity"] == "error"]
+    assert finding["location"]["endpoint"] == "GET /api/shelves"
+    assert finding["title"].startswith("not_a_server_error")
+    assert "in the coverage phase" in finding["evidence"]
+    assert "-k 'fuzz and undeclared'" in finding["fix"]
+    assert "limit=100" in finding["reproduction"]
 
 
 def test_same_seed_gives_the_same_findings_across_phases(
