@@ -6,12 +6,13 @@ They are pydantic models so they travel as JSON (pytest-xdist carries them from 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Acceptance", "CheckOutcome", "CheckStatus", "Finding", "Location", "Severity"]
+__all__ = ["Acceptance", "CheckOutcome", "CheckStatus", "Finding", "Location", "Severity", "family_counts"]
 
 
 class Severity(StrEnum):
@@ -110,3 +111,13 @@ class CheckOutcome(BaseModel):
         default_factory=dict, description="Machine-readable facts the report is built from"
     )
     duration_s: float = 0.0
+
+
+def family_counts(outcomes: Iterable[CheckOutcome]) -> dict[str, dict[CheckStatus, int]]:
+    """How many outcomes of each family passed, failed and were not verified, families in the order first seen:
+    the counts the terminal, the Markdown summary and the report's ``gate.families`` all show."""
+    families: dict[str, dict[CheckStatus, int]] = {}
+    for outcome in outcomes:
+        row = families.setdefault(outcome.family, dict.fromkeys(CheckStatus, 0))
+        row[outcome.status] += 1
+    return families

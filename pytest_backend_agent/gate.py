@@ -520,10 +520,9 @@ class GatePlugin:
             terminalreporter.write_line(self.step_summary_problem, yellow=True)
 
     def _shown(self, path: Path) -> str:
-        try:
-            return str(path.relative_to(self.settings.rootdir))
-        except ValueError:
-            return str(path)
+        from pytest_backend_agent.report.project_files import shown_path
+
+        return shown_path(path, self.settings.rootdir)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.context.close()

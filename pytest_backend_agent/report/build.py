@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pytest_backend_agent import __version__
-from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Severity
+from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Severity, family_counts
 from pytest_backend_agent.packet.load import LoadedPacket
 from pytest_backend_agent.packet.model import Endpoint
 from pytest_backend_agent.report.model import (
@@ -444,11 +444,12 @@ def build_report(facts: RunFacts) -> BackendReport:
     """The report for this run, every field from an observation."""
     settings = facts.settings
     packet = facts.loaded.packet
-    families: dict[str, FamilyCount] = {}
-    for _, outcome in facts.outcomes:
-        count = families.setdefault(outcome.family, FamilyCount())
-        attribute = outcome.status.value.replace(" ", "_")
-        setattr(count, attribute, getattr(count, attribute) + 1)
+    families = {
+        family: FamilyCount(
+            passed=row[CheckStatus.PASSED], failed=row[CheckStatus.FAILED], not_verified=row[CheckStatus.NOT_VERIFIED]
+        )
+        for family, row in family_counts(o for _, o in facts.outcomes).items()
+    }
     failed = [o for _, o in facts.outcomes if o.status is CheckStatus.FAILED]
     reasons = [f"{o.check} failed on {o.target}: {o.summary}" for o in failed]
     if facts.own_tests.failed_ids:

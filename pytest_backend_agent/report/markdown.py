@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Finding, Severity
+from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Finding, Severity, family_counts
+from pytest_backend_agent.report.project_files import shown_path
 
 __all__ = ["MAX_FAILURES", "MAX_NOT_VERIFIED", "MAX_REASONS", "markdown_summary"]
 
@@ -45,13 +46,6 @@ def _block(value: str, indent: str) -> list[str]:
     return [f"{indent}{fence}sh", *(f"{indent}{line}" for line in value.splitlines()), f"{indent}{fence}"]
 
 
-def _shown(path: Path, rootdir: Path) -> str:
-    try:
-        return str(path.relative_to(rootdir))
-    except ValueError:
-        return str(path)
-
-
 def _failure(finding: Finding) -> list[str]:
     lines = [f"- {_code(finding.check)} {_code(finding.location.describe())}: {_text(finding.title)}"]
     if finding.fix:
@@ -63,12 +57,8 @@ def _failure(finding: Finding) -> list[str]:
 
 
 def _family_table(outcomes: list[CheckOutcome]) -> list[str]:
-    families: dict[str, dict[CheckStatus, int]] = {}
-    for outcome in outcomes:
-        row = families.setdefault(outcome.family, {status: 0 for status in CheckStatus})
-        row[outcome.status] += 1
     lines = ["| family | passed | failed | not verified |", "| --- | ---: | ---: | ---: |"]
-    for family, row in sorted(families.items()):
+    for family, row in sorted(family_counts(outcomes).items()):
         failed = row[CheckStatus.FAILED]
         lines.append(
             f"| {_text(family)} | {row[CheckStatus.PASSED]} | {f'**{failed}**' if failed else failed} "
@@ -147,8 +137,8 @@ def markdown_summary(
     if problem:
         lines.append(f"**Report NOT written**: {_text(problem)}")
     elif report_path is not None:
-        where = f"Report: {_code(_shown(report_path, rootdir))}"
+        where = f"Report: {_code(shown_path(report_path, rootdir))}"
         if signal_path is not None:
-            where += f"; stage-completion signal: {_code(_shown(signal_path, rootdir))}"
+            where += f"; stage-completion signal: {_code(shown_path(signal_path, rootdir))}"
         lines.append(where)
     return "\n".join(lines) + "\n"

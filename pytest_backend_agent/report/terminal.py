@@ -6,7 +6,8 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Finding, Severity
+from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Finding, Severity, family_counts
+from pytest_backend_agent.report.project_files import shown_path
 
 if TYPE_CHECKING:
     from pytest_backend_agent.noise.baseline import BaselineUpdate
@@ -18,13 +19,6 @@ SHOWN = 10
 """Findings shown per failed check; the report holds them all."""
 CLAIM_CHARS = 200
 """Characters of a claim and of an observation shown per line; the report holds them whole."""
-
-
-def _shown(path: Path, rootdir: Path) -> str:
-    try:
-        return str(path.relative_to(rootdir))
-    except ValueError:
-        return str(path)
 
 
 def summary_lines(
@@ -44,12 +38,8 @@ def summary_lines(
     """Lines (with markup) summarising the gate: families x statuses, failures with fixes, the verified claims,
     what was written."""
     lines: list[tuple[str, dict[str, bool]]] = []
-    families: dict[str, dict[CheckStatus, int]] = {}
-    for outcome in outcomes:
-        row = families.setdefault(outcome.family, {status: 0 for status in CheckStatus})
-        row[outcome.status] += 1
     lines.append((f"{'family':<12}{'passed':>8}{'failed':>8}{'not verified':>14}", {"bold": True}))
-    for family, row in sorted(families.items()):
+    for family, row in sorted(family_counts(outcomes).items()):
         text = (
             f"{family:<12}{row[CheckStatus.PASSED]:>8}{row[CheckStatus.FAILED]:>8}{row[CheckStatus.NOT_VERIFIED]:>14}"
         )
@@ -90,7 +80,7 @@ def summary_lines(
         lines.extend(_verification_lines(verification, rootdir))
     lines.extend(_accepted_lines([f for o in outcomes for f in o.findings]))
     if baseline_update is not None and baseline_path is not None:
-        lines.extend(_update_lines(baseline_update, _shown(baseline_path, rootdir)))
+        lines.extend(_update_lines(baseline_update, shown_path(baseline_path, rootdir)))
     if fuzz_seed is not None:
         lines.append((f"fuzz seed {fuzz_seed} (replay with --backend-fuzz-seed={fuzz_seed})", {}))
     if problem:
@@ -99,9 +89,9 @@ def summary_lines(
         colour = {"green": True} if verdict == "passed" else {"red": True}
         lines.append((f"gate {verdict.upper()}: " + "; ".join(reasons), {**colour, "bold": True}))
         if report_path is not None:
-            lines.append((f"report: {_shown(report_path, rootdir)}", {}))
+            lines.append((f"report: {shown_path(report_path, rootdir)}", {}))
         if signal_path is not None:
-            lines.append((f"stage-completion signal: {_shown(signal_path, rootdir)}", {}))
+            lines.append((f"stage-completion signal: {shown_path(signal_path, rootdir)}", {}))
     return lines
 
 
