@@ -269,20 +269,26 @@ def fuzz_endpoint(context: GateContext, endpoint: Endpoint, item_count: int) -> 
     phases = [p for p in settings.fuzz_phases if p != "stateful"]
 
     def run(judge: Judge, tally: Tally) -> None:
-        from pytest_backend_agent.checks import fuzz_phases
-
-        for phase in phases:
-            started = time.perf_counter()
-            if phase == "examples":
-                tally.notes.extend(fuzz_phases.run_examples(judge, operation))
-            elif phase == "coverage":
-                tally.notes.extend(fuzz_phases.run_coverage(judge, operation))
-            else:
-                tally.notes.extend(fuzz_phases.run_fuzzing(judge, operation, settings.fuzz_seed))
-            tally.phase_s[phase] = round(time.perf_counter() - started, 4)
+        _run_phases(judge, tally, operation, phases, settings.fuzz_seed)
 
     tally, elapsed, budget = _drive(context, lambda case: target, item_count, run)
     return _outcome(context, endpoint.key, tally, elapsed, budget, phases, role)
+
+
+def _run_phases(judge: Judge, tally: Tally, operation: Any, phases: list[str], seed: int) -> None:
+    """Send one operation's cases of each per-operation phase through ``judge``; seconds per phase add up in
+    ``tally`` (an item may fuzz several operations)."""
+    from pytest_backend_agent.checks import fuzz_phases
+
+    for phase in phases:
+        started = time.perf_counter()
+        if phase == "examples":
+            tally.notes.extend(fuzz_phases.run_examples(judge, operation))
+        elif phase == "coverage":
+            tally.notes.extend(fuzz_phases.run_coverage(judge, operation))
+        else:
+            tally.notes.extend(fuzz_phases.run_fuzzing(judge, operation, seed))
+        tally.phase_s[phase] = round(tally.phase_s.get(phase, 0.0) + time.perf_counter() - started, 4)
 
 
 def fuzz_stateful(context: GateContext, packet: Packet, item_count: int) -> CheckOutcome:
@@ -380,19 +386,8 @@ def fuzz_undeclared(context: GateContext, packet: Packet, item_count: int) -> Ch
     phases = [p for p in context.settings.fuzz_phases if p != "stateful"]
 
     def run(judge: Judge, tally: Tally) -> None:
-        from pytest_backend_agent.checks import fuzz_phases
-
         for path, method in operations:
-            operation = schema[path][method]
-            for phase in phases:
-                started = time.perf_counter()
-                if phase == "examples":
-                    tally.notes.extend(fuzz_phases.run_examples(judge, operation))
-                elif phase == "coverage":
-                    tally.notes.extend(fuzz_phases.run_coverage(judge, operation))
-                else:
-                    tally.notes.extend(fuzz_phases.run_fuzzing(judge, operation, context.settings.fuzz_seed))
-                tally.phase_s[phase] = round(tally.phase_s.get(phase, 0.0) + time.perf_counter() - started, 4)
+            _run_phases(judge, tally, schema[path][method], phases, context.settings.fuzz_seed)
 
     tally, elapsed, budget = _drive(context, target_of, item_count, run)
     outcome = _outcome(
