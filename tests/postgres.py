@@ -49,10 +49,17 @@ def _free_port() -> int:
 class PostgresServer:
     """A PostgreSQL cluster in a temporary folder, or a server named by ``BACKEND_AGENT_TEST_POSTGRES_URL``."""
 
-    def __init__(self, admin_url: str, data_dir: Path | None = None, run_as: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        admin_url: str,
+        data_dir: Path | None = None,
+        run_as: list[str] | None = None,
+        bin_dir: Path | None = None,
+    ) -> None:
         self.admin_url = admin_url
         self._data_dir = data_dir
         self._run_as = run_as or []
+        self._bin_dir = bin_dir
 
     @classmethod
     def start(cls, bin_dir: Path) -> PostgresServer:
@@ -78,11 +85,7 @@ class PostgresServer:
             capture_output=True,
             cwd=data_dir,
         )
-        server = cls(f"postgresql://postgres@127.0.0.1:{port}/postgres", data_dir, run_as)
-        server._bin_dir = bin_dir
-        return server
-
-    _bin_dir: Path | None = None
+        return cls(f"postgresql://postgres@127.0.0.1:{port}/postgres", data_dir, run_as, bin_dir)
 
     def stop(self) -> None:
         """Stop the cluster this object started and remove its folder (a server of the user's is left alone)."""
