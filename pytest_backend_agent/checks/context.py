@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_backend_agent.background import Background
 from pytest_backend_agent.noise.apply import Acceptor
+from pytest_backend_agent.packet.routes import EndpointIndex
 from pytest_backend_agent.redact import Redactor
 
 if TYPE_CHECKING:
@@ -112,6 +113,8 @@ class GateContext:
         self.acceptor = Acceptor(settings.rootdir, baseline, settings.fail_on_severity)
         """Fingerprints findings and applies the baseline, inline suppressions and the severity threshold."""
         self.credentials = Credentials(self)
+        self.endpoints = EndpointIndex(self.packet.api.endpoints)
+        """Which packet endpoint a recorded request was for."""
         self._backend: Backend | None = None
         self._backend_document: Any = _UNSET
         self._former: RequestFormer | None = None

@@ -87,7 +87,7 @@ def _seen_success(context: GateContext, endpoint: Endpoint, *, anonymous: bool) 
         if (
             record.method == endpoint.method
             and 200 <= record.status < 300
-            and endpoint.matches(record.path)
+            and context.endpoints.is_for(endpoint, record.method, record.path)
             and (record.credentials is False or not anonymous)
         ):
             return record

@@ -15,8 +15,9 @@ from typing import Any
 from pytest_backend_agent.backend.inprocess import GATE_REQUEST, is_asgi
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Finding, Location, Severity
 from pytest_backend_agent.packet.model import Endpoint
+from pytest_backend_agent.packet.routes import EndpointIndex
 
-__all__ = ["RequestRecorder", "endpoint_for", "judge_endpoint_tests"]
+__all__ = ["RequestRecorder", "judge_endpoint_tests"]
 
 CHECK = "quality.endpoint_tests"
 FAMILY = "quality"
@@ -88,22 +89,17 @@ class RequestRecorder:
             undo()
 
 
-def endpoint_for(endpoints: list[Endpoint], method: str, path: str) -> Endpoint | None:
-    """The packet endpoint a request is for; among several that match, the one with the fewest parameters."""
-    matching = [e for e in endpoints if e.method == method and e.matches(path)]
-    return min(matching, key=lambda e: e.path.count("{"), default=None)
-
-
 def judge_endpoint_tests(endpoints: list[Endpoint], hits: list[list[str]], problem: str | None) -> CheckOutcome:
     """Failed when a packet endpoint was called by none of the project's own tests."""
     if problem is not None:
         return CheckOutcome(check=CHECK, family=FAMILY, target=TARGET, status=CheckStatus.NOT_VERIFIED, summary=problem)
     tests_of: dict[str, set[str]] = {e.key: set() for e in endpoints}
     requesting: set[str] = set()
+    index = EndpointIndex(endpoints)
     for nodeid, method, path in hits:
         if nodeid:
             requesting.add(nodeid)
-        endpoint = endpoint_for(endpoints, method, path)
+        endpoint = index.find(method, path)
         if endpoint is not None:
             tests_of[endpoint.key].add(nodeid or "(outside any test)")
     untested = [e for e in endpoints if not tests_of[e.key]]

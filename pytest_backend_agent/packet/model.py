@@ -7,6 +7,7 @@ such as ``authentification_required`` does not pass unnoticed.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Literal
 
@@ -81,13 +82,18 @@ class Endpoint(_Open):
 
     def matches(self, path: str) -> bool:
         """Whether a concrete request path (``/books/12``, query ignored) is this endpoint's path."""
-        pattern = "^" + _PARAM.sub("[^/]+", re.escape(self.path).replace(r"\{", "{").replace(r"\}", "}")) + "/?$"
-        return re.match(pattern, path.split("?", 1)[0]) is not None
+        return _path_pattern(self.path).match(path.split("?", 1)[0]) is not None
 
     @property
     def template(self) -> str:
         """The path with parameter names erased, for matching ``/books/{id}`` with ``/books/{book_id}``."""
         return normalize_path(self.path)
+
+
+@functools.lru_cache(maxsize=4096)
+def _path_pattern(path: str) -> re.Pattern[str]:
+    """The pattern concrete paths of the template ``path`` match (each parameter one non-empty segment part)."""
+    return re.compile("^" + _PARAM.sub("[^/]+", re.escape(path).replace(r"\{", "{").replace(r"\}", "}")) + "/?$")
 
 
 def normalize_path(path: str) -> str:

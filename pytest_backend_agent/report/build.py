@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pytest_backend_agent import __version__
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Severity, family_counts
 from pytest_backend_agent.packet.load import LoadedPacket
-from pytest_backend_agent.packet.model import Endpoint
+from pytest_backend_agent.packet.routes import EndpointIndex
 from pytest_backend_agent.report.model import (
     ApiEndpoint,
     BackendInfo,
@@ -304,13 +304,6 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[index]
 
 
-def _endpoint_for(endpoints: list[Endpoint], method: str, path: str) -> Endpoint | None:
-    for endpoint in endpoints:
-        if endpoint.method == method and endpoint.matches(path):
-            return endpoint
-    return None
-
-
 def _measured(facts: RunFacts) -> dict[str, dict[str, Any]]:
     """Figures the ``performance.latency`` items measured, by endpoint: the notes repeat them as they are."""
     return {
@@ -322,11 +315,12 @@ def _measured(facts: RunFacts) -> dict[str, dict[str, Any]]:
 
 def _performance(facts: RunFacts) -> list[str]:
     endpoints = facts.loaded.packet.api.endpoints
+    index = EndpointIndex(endpoints)
     measured = _measured(facts)
     samples: dict[str, list[float]] = defaultdict(list)
     for _, outcome in facts.outcomes:
         for method, path, status, elapsed in outcome.observations.get("requests", []):
-            endpoint = _endpoint_for(endpoints, method, path)
+            endpoint = index.find(method, path)
             if endpoint is not None and status:
                 samples[endpoint.key].append(float(elapsed))
     if not samples and not measured:

@@ -18,7 +18,7 @@ from pytest_backend_agent.checks.coverage import (
     line_ranges,
 )
 from pytest_backend_agent.checks.docstrings import docstring_coverage
-from pytest_backend_agent.checks.endpoint_tests import RequestRecorder, endpoint_for, judge_endpoint_tests
+from pytest_backend_agent.checks.endpoint_tests import RequestRecorder, judge_endpoint_tests
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Finding, Location, Severity
 from pytest_backend_agent.packet.model import Endpoint
 from pytest_backend_agent.report.build import OwnTests, classify_test
@@ -78,12 +78,6 @@ ENDPOINTS = [
     Endpoint(method="GET", path="/books/search", authentication_required=False),
     Endpoint(method="DELETE", path="/books/{book_id}", authentication_required=False),
 ]
-
-
-def test_a_request_goes_to_the_most_specific_endpoint() -> None:
-    assert endpoint_for(ENDPOINTS, "GET", "/books/search?q=x") is ENDPOINTS[1]
-    assert endpoint_for(ENDPOINTS, "GET", "/books/12") is ENDPOINTS[0]
-    assert endpoint_for(ENDPOINTS, "POST", "/books/12") is None
 
 
 def test_endpoints_no_test_called_are_findings() -> None:

@@ -18,6 +18,7 @@ from pytest_backend_agent.checks.performance.common import finding, outcome
 from pytest_backend_agent.checks.requests import Unformable, role_for
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus
 from pytest_backend_agent.packet.model import Endpoint
+from pytest_backend_agent.packet.routes import EndpointIndex
 
 __all__ = ["CHECK", "MIN_SAMPLES", "check_latency", "percentile"]
 
@@ -34,11 +35,11 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
-def _samples(records: list[RequestRecord], endpoint: Endpoint) -> list[float]:
+def _samples(records: list[RequestRecord], endpoint: Endpoint, index: EndpointIndex) -> list[float]:
     return [
         r.elapsed_ms
         for r in records
-        if r.method == endpoint.method and r.status not in (0, 429) and endpoint.matches(r.path)
+        if r.method == endpoint.method and r.status not in (0, 429) and index.is_for(endpoint, r.method, r.path)
     ]
 
 
@@ -70,14 +71,14 @@ def _timed_gets(context: GateContext, endpoint: Endpoint) -> tuple[list[float], 
         if response.status_code == 429:
             throttled = " (stopped at the first 429)"
             break
-    timed = _samples(backend.records[first:], endpoint)
+    timed = _samples(backend.records[first:], endpoint, context.endpoints)
     return timed, f"{len(timed)} dedicated timed GET(s) as {role or 'anonymous'} after one warm-up request{throttled}"
 
 
 def check_latency(context: GateContext, endpoint: Endpoint) -> CheckOutcome:
     """p50/p95 of ``endpoint`` from the gate's requests; over ``latency_p95_ms`` fails, naming the figures."""
     key = endpoint.key
-    earlier = _samples(context.backend.records, endpoint)
+    earlier = _samples(context.backend.records, endpoint, context.endpoints)
     note = "state-changing: timed from the other checks' requests only"
     timed: list[float] = []
     if endpoint.method == "GET":
