@@ -122,6 +122,10 @@ class RequestFormer:
         self._schema: Any = None
         self._schema_failed = False
         self._variation = 0
+        self._simplest: dict[str, list[Candidate]] = {}
+        """Each endpoint's first candidate, drawn once: Hypothesis' simplest example, the same whatever the seed."""
+        self._unused: dict[str, list[Candidate]] = {}
+        """Per creating endpoint, candidates drawn for an earlier creation and never sent."""
 
     # ---- generation -------------------------------------------------------------------------------------
     def _openapi_schema(self) -> Any:
@@ -139,7 +143,39 @@ class RequestFormer:
         return self._schema
 
     def candidates(self, endpoint: Endpoint, limit: int = 8) -> list[Candidate]:
-        """Positive request data for ``endpoint``: minimal example first; a placeholder when no schema helps."""
+        """Positive request data for ``endpoint``: minimal example first; a placeholder when no schema helps.
+
+        The minimal example is the same on every draw, so ``limit=1`` is drawn once per endpoint and remembered.
+        """
+        if limit == 1:
+            if endpoint.key not in self._simplest:
+                self._simplest[endpoint.key] = self._candidates(endpoint, 1)
+            return list(self._simplest[endpoint.key])
+        return self._candidates(endpoint, limit)
+
+    def lazy_candidates(self, endpoint: Endpoint, limit: int = 8) -> Iterator[Candidate]:
+        """:meth:`candidates`, drawing the other ``limit - 1`` only when the caller goes past the minimal one."""
+        yield from self.candidates(endpoint, 1)
+        if limit > 1:
+            yield from self._candidates(endpoint, limit)[1:]
+
+    def _for_creation(self, creator: Endpoint, tries: int = 8) -> Iterator[Candidate]:
+        """Up to ``tries`` candidates to create a resource with: the minimal one, then ones an earlier creation
+        drew and never sent, then (once) a fresh draw. Each is handed out once, so unique fields stay fresh."""
+        yield from self.candidates(creator, 1)
+        pool = self._unused.setdefault(creator.key, [])
+        drew = False
+        for _ in range(tries - 1):
+            if not pool:
+                if drew:
+                    return
+                pool.extend(self._candidates(creator, tries)[1:])
+                drew = True
+                if not pool:
+                    return
+            yield pool.pop(0)
+
+    def _candidates(self, endpoint: Endpoint, limit: int) -> list[Candidate]:
         document = self.context.request_document
         found = document.find(endpoint.method, endpoint.path) if document else None
         schema = self._openapi_schema()
@@ -262,7 +298,7 @@ class RequestFormer:
         for role in roles:
             if role is not None and self.context.credentials.headers(role) is None:
                 continue
-            for candidate in self.candidates(creator):
+            for candidate in self._for_creation(creator):
                 try:
                     prepared = self.prepare(creator, candidate, role, depth=depth + 1)
                 except Unformable:
@@ -296,5 +332,5 @@ class RequestFormer:
 
     def formed(self, endpoint: Endpoint, role: str | None, limit: int = 8) -> Iterator[Prepared]:
         """Prepared requests for ``endpoint`` as ``role``, one per candidate (prerequisites created lazily)."""
-        for candidate in self.candidates(endpoint, limit):
+        for candidate in self.lazy_candidates(endpoint, limit):
             yield self.prepare(endpoint, candidate, role)
