@@ -60,7 +60,11 @@ class Acceptance(BaseModel):
 
     by: Literal["baseline", "inline"] = Field(description="baseline (--backend-baseline) or inline (a source comment)")
     reason: str = Field(description="Why it is accepted, as its author wrote it")
-    expires: str | None = Field(default=None, description="ISO date after which the acceptance no longer holds")
+    expires: str | None = Field(
+        default=None,
+        description="ISO date from which the acceptance no longer holds (a baseline entry's expires, an inline "
+        "comment's until)",
+    )
 
 
 class Finding(BaseModel):
@@ -84,7 +88,9 @@ class Finding(BaseModel):
         default=None, description="Set when a baseline entry or an inline suppression accepts it: it fails nothing"
     )
     expired_acceptance: Acceptance | None = Field(
-        default=None, description="A baseline acceptance that expired: the finding counts again"
+        default=None,
+        description="A baseline entry's or inline comment's acceptance whose expiry date has come: the finding counts "
+        "again",
     )
 
     def one_line(self) -> str:

@@ -14,6 +14,10 @@ A family may also do work around the session:
 - ``worker_output`` returns JSON-able data a pytest-xdist worker sends to the controller at its end.
 - ``finish`` runs on the controller (or the only process) at session end and returns outcomes judged there
   (coverage after the project's tests), given every worker's output.
+
+Each family also lists ``checks``: every check id it can produce, whatever the packet and options (a unit test
+holds the lists to what ``specs`` and ``finish`` produce). :func:`known_check_ids` is what an inline
+``# backend-gate: ignore[...]`` comment may name.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ if TYPE_CHECKING:
     from pytest_backend_agent.findings import CheckOutcome
     from pytest_backend_agent.settings import Settings
 
-__all__ = ["FAMILIES", "CheckSpec", "Family", "gate_checks", "run_check"]
+__all__ = ["FAMILIES", "CheckSpec", "Family", "gate_checks", "known_check_ids", "run_check"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,8 @@ class Family:
     """A family of checks and its optional session-wide work."""
 
     name: str
+    checks: tuple[str, ...]
+    """Every check id the family can produce (its specs' ``check`` and the outcomes ``finish`` returns)."""
     specs: Callable[[Packet, Settings], list[CheckSpec]]
     start: Callable[[GateContext, list[CheckSpec]], None] | None = None
     worker_output: Callable[[GateContext], Any] | None = None
@@ -58,13 +64,36 @@ class Family:
 
 
 FAMILIES: tuple[Family, ...] = (
-    Family("contract", lambda packet, settings: contract_checks(packet)),
-    Family("data", data_checks),
-    Family("performance", performance_checks),  # before fuzz and security: few rows yet, no rate-limit burst
-    Family("fuzz", fuzz_checks),
-    Family("security", security_checks),
+    Family(
+        "contract",
+        ("contract.implemented", "contract.auth", "contract.status", "contract.undeclared"),
+        lambda packet, settings: contract_checks(packet),
+    ),
+    Family("data", ("data.models", "data.migrations", "data.fk_indexes"), data_checks),
+    Family(  # before fuzz and security: few rows yet, no rate-limit burst
+        "performance", ("performance.n_plus_one", "performance.pagination", "performance.latency"), performance_checks
+    ),
+    Family("fuzz", ("fuzz.operation",), fuzz_checks),
+    Family(
+        "security",
+        (
+            "security.bandit",
+            "security.secrets",
+            "security.password_hashing",
+            "security.http_timeouts",
+            "security.authn",
+            "security.rbac",
+            "security.cors",
+            "security.headers",
+            "security.leakage",
+            "security.injection",
+            "security.rate_limit",
+        ),
+        security_checks,
+    ),
     Family(
         "quality",
+        (*(f"quality.{name}" for name in TOOLS), "quality.docstrings", "quality.coverage", "quality.endpoint_tests"),
         lambda packet, settings: (
             (quality_checks(packet, settings) + docstring_checks(packet, settings)) if settings.quality_enabled else []
         ),
@@ -81,3 +110,11 @@ FAMILIES: tuple[Family, ...] = (
 def gate_checks(packet: Packet, settings: Settings) -> list[CheckSpec]:
     """Every gate check for ``packet``, in a stable order (xdist workers must collect identical items)."""
     return [spec for family in FAMILIES for spec in family.specs(packet, settings)]
+
+
+def known_check_ids() -> frozenset[str]:
+    """Every check id the gate has, whatever the packet and options: the families' ids and ``verify`` (the
+    claims of ``--backend-verify``). These are the ids findings carry in ``Finding.check``."""
+    from pytest_backend_agent.checks.verify import CHECK as VERIFY
+
+    return frozenset(check for family in FAMILIES for check in family.checks) | {VERIFY}

@@ -110,7 +110,9 @@ class GateContext:
         self.design = design
         self.background = Background(work_dir)
         self.redactor = Redactor()
-        self.acceptor = Acceptor(settings.rootdir, baseline, settings.fail_on_severity)
+        from pytest_backend_agent.checks import known_check_ids  # the registry imports this module
+
+        self.acceptor = Acceptor(settings.rootdir, baseline, settings.fail_on_severity, known_checks=known_check_ids())
         """Fingerprints findings and applies the baseline, inline suppressions and the severity threshold."""
         self.credentials = Credentials(self)
         self.endpoints = EndpointIndex(self.packet.api.endpoints)

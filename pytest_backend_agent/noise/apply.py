@@ -5,8 +5,10 @@ calls it on the outcomes judged at session end, so xdist workers and the control
 
 1. gives every finding its fingerprint;
 2. marks findings accepted by an inline comment (static findings) or by an unexpired baseline entry; an expired
-   entry leaves the finding counting, with a note;
-3. reports a suppression comment without a reason as a warning (it suppresses nothing);
+   comment (``until DATE``) or entry leaves the finding counting, with a note (``expired_acceptance``);
+3. reports, as warnings at the comment's file:line, the suppression comments near a finding that cannot do what
+   their author meant: one naming the finding's check without a reason or with a malformed ``until`` date (it
+   suppresses nothing), and one naming a check id the gate does not have (with the closest one);
 4. recomputes the status: a failed item whose every failing finding is accepted passes ("N accepted
    findings"); with ``--backend-fail-on-severity warning`` a passed item with an unaccepted warning fails.
 """
@@ -17,14 +19,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from pytest_backend_agent.findings import Acceptance, CheckOutcome, CheckStatus, Finding, Location, Severity
+from pytest_backend_agent.findings import Acceptance, CheckOutcome, CheckStatus, Finding, Severity
 from pytest_backend_agent.noise.baseline import Baseline, BaselineEntry
+from pytest_backend_agent.noise.comment_warnings import NO_REASON_TITLE, comment_warnings, is_comment_warning
 from pytest_backend_agent.noise.fingerprint import SourceIndex, fingerprint
-from pytest_backend_agent.noise.inline import Suppression, find_suppression
+from pytest_backend_agent.noise.inline import Suppression, comments_near, find_suppression
 
-__all__ = ["AGGREGATE_CHECKS", "NO_REASON_TITLE", "Acceptor", "failing_severities"]
+__all__ = ["AGGREGATE_CHECKS", "NO_REASON_TITLE", "Acceptor", "failing_severities", "is_comment_warning"]
 
-NO_REASON_TITLE = "backend-gate: ignore[...] comment without a reason suppresses nothing"
 AGGREGATE_CHECKS = frozenset({"quality.coverage", "quality.docstrings"})
 """Checks that judge a total against a threshold: accepting the findings they list does not make the total pass."""
 
@@ -40,12 +42,17 @@ def _plural(count: int, word: str) -> str:
 
 @dataclass
 class Acceptor:
-    """Applies a baseline, inline suppressions and the severity threshold to outcomes."""
+    """Applies a baseline, inline suppressions and the severity threshold to outcomes.
+
+    ``known_checks`` are the check ids an inline comment may name (the gate's registry); None leaves the ids of
+    comments unjudged.
+    """
 
     rootdir: Path
     baseline: Baseline | None = None
     threshold: str = "error"
     today: date = field(default_factory=date.today)
+    known_checks: frozenset[str] | None = None
     sources: SourceIndex = field(init=False)
     _entries: dict[str, BaselineEntry] = field(init=False)
 
@@ -53,22 +60,32 @@ class Acceptor:
         self.sources = SourceIndex(self.rootdir)
         self._entries = self.baseline.by_fingerprint() if self.baseline is not None else {}
 
-    def _accept(self, finding: Finding, no_reason: dict[tuple[str, int], Suppression]) -> None:
+    def _accept(self, finding: Finding, comments: dict[tuple[str, int], tuple[Suppression, bool]]) -> None:
+        """Judge one finding; note the comments near it in ``comments``, with whether one was the finding's own
+        (the comment naming its check, whose missing reason or malformed date is then reported)."""
         finding.fingerprint = fingerprint(finding, self.sources)
+        for comment in comments_near(finding, self.sources):
+            comments.setdefault((comment.file, comment.line), (comment, False))
+        expired: Acceptance | None = None
         suppression = find_suppression(finding, self.sources)
         if suppression is not None:
-            if suppression.reason:
-                finding.accepted = Acceptance(by="inline", reason=suppression.reason)
+            comments[(suppression.file, suppression.line)] = (suppression, True)
+        if suppression is not None and suppression.reason and suppression.bad_until is None:
+            until = suppression.until.isoformat() if suppression.until is not None else None
+            acceptance = Acceptance(by="inline", reason=suppression.reason, expires=until)
+            if not suppression.expired(self.today):
+                finding.accepted = acceptance
                 return
-            no_reason[(suppression.file, suppression.line)] = suppression
+            expired = acceptance
         entry = self._entries.get(finding.fingerprint)
         if entry is None:
+            finding.expired_acceptance = expired
             return
         acceptance = Acceptance(
             by="baseline", reason=entry.reason, expires=entry.expires.isoformat() if entry.expires else None
         )
         if entry.expires is not None and entry.expires <= self.today:
-            finding.expired_acceptance = acceptance
+            finding.expired_acceptance = expired or acceptance
         else:
             finding.accepted = acceptance
 
@@ -80,22 +97,13 @@ class Acceptor:
 
     def apply(self, outcome: CheckOutcome) -> CheckOutcome:
         """``outcome`` with its findings fingerprinted and judged, and its status recomputed (changed in place)."""
-        no_reason: dict[tuple[str, int], Suppression] = {}
+        comments: dict[tuple[str, int], tuple[Suppression, bool]] = {}
         for finding in outcome.findings:
-            self._accept(finding, no_reason)
-        for suppression in no_reason.values():
-            warning = Finding(
-                check=outcome.check,
-                category=outcome.family,
-                severity=Severity.WARNING,
-                title=NO_REASON_TITLE,
-                location=Location(file=suppression.file, line=suppression.line),
-                evidence=f"ignore[{', '.join(suppression.checks)}] with nothing after the ']'",
-                fix="Say why the finding is accepted after the ']', e.g. "
-                "'# backend-gate: ignore[security.bandit] the query text is a constant', or fix the code.",
-            )
-            warning.fingerprint = fingerprint(warning, self.sources)
-            outcome.findings.append(warning)
+            self._accept(finding, comments)
+        for comment, own in comments.values():
+            for warning in comment_warnings(comment, outcome, own=own, known=self.known_checks):
+                warning.fingerprint = fingerprint(warning, self.sources)
+                outcome.findings.append(warning)
         self._restatus(outcome)
         return outcome
 

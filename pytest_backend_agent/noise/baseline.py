@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from pytest_backend_agent.errors import GateUsageError
 from pytest_backend_agent.findings import Finding, Severity
+from pytest_backend_agent.noise.comment_warnings import is_comment_warning
 from pytest_backend_agent.noise.fingerprint import FINGERPRINT_LENGTH
 
 __all__ = [
@@ -166,13 +167,11 @@ def update_baseline(old: Baseline, findings: Iterable[Finding], judged_checks: s
     dropped when their check was fully judged in this run (``judged_checks``: every item of the check ran and
     none was not verified); otherwise they are kept, since this run could not have seen them.
     """
-    from pytest_backend_agent.noise.apply import NO_REASON_TITLE
-
     existing = old.by_fingerprint()
     entries: dict[str, BaselineEntry] = {}
     added: list[BaselineEntry] = []
     for finding in findings:
-        if finding.severity is Severity.INFO or finding.fingerprint is None or finding.title == NO_REASON_TITLE:
+        if finding.severity is Severity.INFO or finding.fingerprint is None or is_comment_warning(finding):
             continue
         if finding.accepted is not None and finding.accepted.by == "inline":
             continue
