@@ -1,8 +1,8 @@
 """The gate's fuzz items against Schemathesis' own CLI, like with like, and how their cost grows with operations.
 
 Part 1, on a copy of examples/bookshelf, each run ``--runs`` times (medians are printed; the machine is shared):
-- the gate: ``pytest --backend-report -m fuzz --backend-no-quality`` (in-process ASGI), serially, with ``-n 2``,
-  and with ``--assert=plain`` (pytest's assertion rewriting of every imported plugin module left out);
+- the gate: ``pytest --backend-report -m fuzz --backend-no-quality`` (in-process ASGI), serially, with ``-n``
+  (``--workers``), and with ``--assert=plain`` (pytest's assertion rewriting of every imported plugin module left out);
 - Schemathesis' CLI (``schemathesis run``) over HTTP against the same app under uvicorn on loopback.
 Both run the same phases (``--phases``, default examples,coverage,fuzzing), the same number of Hypothesis examples
 per operation (``--max-examples``/``--backend-fuzz-examples``), valid and invalid data mixed (``--mode all``), the
@@ -11,9 +11,13 @@ excludes the uvicorn server, whose start-up is printed apart), requests, and dis
 (operation, failure code) pairs; for the gate, where the time goes (start-up, then inside the items:
 generation and other work, transport including the app's own work, checks; and per phase).
 
-Part 2: the gate's fuzz items on generated FastAPI apps with 10, 50 and 200 operations.
+Part 1 ends with the gate's floor: its start-up up to the end of collection plus the app's own work on the requests
+(the in-process transport time), against half the CLI's wall time.
 
-    python benchmarks/fuzz_vs_cli.py [--examples 25] [--seed 1] [--runs 3] [--sizes 10,50,200]
+Part 2: the gate's fuzz items on generated FastAPI apps with 10, 50 and 200 operations, serially and with ``-n``
+(``--workers``, default the number of cores), and the CLI against the same app.
+
+    python benchmarks/fuzz_vs_cli.py [--examples 25] [--seed 1] [--runs 3] [--sizes 10,50,200] [--workers N]
 """
 
 from __future__ import annotations
@@ -53,6 +57,42 @@ def run(
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), done
 
 
+def process_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) a running process has used so far, from /proc (None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def gate_arguments(report: Path, examples: int, seed: int, phases: str) -> list[str]:
+    """The pytest command line of a fuzz-only gate run."""
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--backend-report={report}",
+        "-m",
+        "fuzz",
+        "--backend-no-quality",
+        f"--backend-fuzz-examples={examples}",
+        f"--backend-fuzz-seed={seed}",
+        f"--backend-fuzz-phases={phases}",
+        "--backend-fuzz-budget=100000",
+    ]
+
+
+def gate_start_up(folder: Path, examples: int, seed: int, phases: str) -> float:
+    """Wall time of the same gate command stopped after collection (``--collect-only``): Python, pytest, the
+    plugins, the packet and the items, everything a gate run pays before its first request."""
+    wall, _, _ = run([*gate_arguments(folder / "unused.json", examples, seed, phases), "--collect-only"], folder)
+    return wall
+
+
 def gate_figures(report_path: Path) -> dict[str, Any]:
     """Requests, distinct failures and the time split of the fuzz items in a gate report."""
     report = json.loads(report_path.read_text())
@@ -84,26 +124,7 @@ def gate_run(folder: Path, examples: int, seed: int, phases: str, *extra: str) -
     report.unlink(missing_ok=True)
     for database in folder.glob("*.db"):
         database.unlink()
-    wall, cpu, done = run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            f"--backend-report={report}",
-            "-m",
-            "fuzz",
-            "--backend-no-quality",
-            f"--backend-fuzz-examples={examples}",
-            f"--backend-fuzz-seed={seed}",
-            f"--backend-fuzz-phases={phases}",
-            "--backend-fuzz-budget=100000",
-            *extra,
-        ],
-        folder,
-    )
+    wall, cpu, done = run([*gate_arguments(report, examples, seed, phases), *extra], folder)
     if not report.exists():
         raise SystemExit(f"the gate wrote no report:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
     return wall, cpu, gate_figures(report)
@@ -145,6 +166,7 @@ def cli_run(
             headers = ["-H", f"Authorization: Bearer {token}"]
         report = folder / "cli-report.json"
         report.unlink(missing_ok=True)
+        server_before = process_cpu(server.pid)
         wall, cpu, done = run(
             [
                 sys.executable,
@@ -168,6 +190,7 @@ def cli_run(
             ],
             folder,
         )
+        server_after = process_cpu(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -175,7 +198,17 @@ def cli_run(
         raise SystemExit(f"the CLI wrote no report:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
     data = json.loads(report.read_text())
     failures = {(operation, group["code"]) for group in data["failures"] for operation in group["operations"]}
-    return wall, cpu, {"requests": data["test_cases"]["generated"], "failures": failures, "server_start": server_start}
+    server_cpu = server_after - server_before if server_before is not None and server_after is not None else None
+    return (
+        wall,
+        cpu,
+        {
+            "requests": data["test_cases"]["generated"],
+            "failures": failures,
+            "server_start": server_start,
+            "server_cpu": server_cpu,
+        },
+    )
 
 
 def generated_app(folder: Path, operations: int) -> None:
@@ -220,6 +253,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--phases", default="examples,coverage,fuzzing")
     parser.add_argument("--sizes", default="10,50,200")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="xdist workers in part 2")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as temporary:
@@ -233,11 +267,16 @@ def main() -> None:
         )
         kinds: list[tuple[str, Any]] = [
             ("gate, in-process", lambda: gate_run(folder, args.examples, args.seed, args.phases)),
-            ("gate, in-process, -n 2", lambda: gate_run(folder, args.examples, args.seed, args.phases, "-n", "2")),
+            (
+                f"gate, in-process, -n {args.workers}",
+                lambda: gate_run(folder, args.examples, args.seed, args.phases, "-n", str(args.workers)),
+            ),
             ("gate, --assert=plain", lambda: gate_run(folder, args.examples, args.seed, args.phases, "--assert=plain")),
             ("schemathesis CLI, HTTP", lambda: cli_run(folder, args.examples, args.seed, args.phases)),
         ]
         found: dict[str, set[tuple[str, str]]] = {}
+        walls: dict[str, float] = {}
+        details: dict[str, dict[str, Any]] = {}
         for label, once in kinds:
             wall, cpu, figures = median_of([once() for _ in range(args.runs)])
             found[label] = figures["failures"]
@@ -254,11 +293,23 @@ def main() -> None:
                 )
             else:
                 line += f"; the uvicorn server it needs took {figures['server_start']:.2f} s to start (not counted)"
+                if figures["server_cpu"] is not None:
+                    line += f" and used {figures['server_cpu']:.2f} s of CPU during the run (the app's own work)"
             print(line)
+            walls[label], details[label] = wall, figures
         cli, gate = found["schemathesis CLI, HTTP"], found["gate, in-process"]
         print(
             f"  failures both found: {len(cli & gate)}; only the CLI: {sorted(cli - gate)}; "
             f"only the gate: {sorted(gate - cli)}"
+        )
+        start_up = statistics.median(
+            gate_start_up(folder, args.examples, args.seed, args.phases) for _ in range(args.runs)
+        )
+        app_work = details["gate, in-process"]["split"]["transport"]
+        print(
+            f"  half the CLI's wall: {walls['schemathesis CLI, HTTP'] / 2:.2f} s; the gate's floor before generating "
+            f"a single case: start-up to the end of collection {start_up:.2f} s + the app's own work on the same "
+            f"requests (in-process transport) {app_work:.2f} s = {start_up + app_work:.2f} s"
         )
     print(f"scaling (generated GET operations, 10 examples, phases {args.phases}), the gate and the CLI")
     for size in (int(s) for s in args.sizes.split(",")):
@@ -272,10 +323,13 @@ def main() -> None:
                 f"items {items:.2f} s = {items / size * 1000:6.1f} ms per operation, "
                 f"start-up and the rest {wall - items:.2f} s"
             )
+            parallel_wall, parallel_cpu, _ = gate_run(folder, 10, args.seed, args.phases, "-n", str(args.workers))
+            print(f"        gate -n {args.workers}: wall {parallel_wall:7.2f} s, CPU {parallel_cpu:7.2f} s")
             cli_wall, cli_cpu, cli_figures = cli_run(folder, 10, args.seed, args.phases, app="gen_app.main:app")
             print(
                 f"        CLI over HTTP: wall {cli_wall:7.2f} s, CPU {cli_cpu:7.2f} s, {cli_figures['requests']} "
-                f"requests (+{cli_figures['server_start']:.2f} s server start); gate/CLI wall {wall / cli_wall:.2f}"
+                f"requests (+{cli_figures['server_start']:.2f} s server start); gate/CLI wall {wall / cli_wall:.2f}, "
+                f"gate -n {args.workers}/CLI wall {parallel_wall / cli_wall:.2f}"
             )
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
