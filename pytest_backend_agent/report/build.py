@@ -365,11 +365,13 @@ def _performance(facts: RunFacts) -> list[str]:
 def _known_issues(facts: RunFacts) -> list[str]:
     """One line per failing item: its error finding when it has exactly one, else its summary. Items failing for
     the same cause (same check and title, e.g. one fuzzing failure on several operations) share one line naming
-    every place. Then one line per warning cause, then one per accepted finding with its acceptance."""
+    every place. Then one line per warning cause, one per finding whose acceptance expired (it counts again), then
+    one per accepted finding with its acceptance."""
     errors: list[str | tuple[str, str]] = []  # a cause key stands where its first item was
     causes: dict[tuple[str, str], list[str]] = {}
     warning_causes: dict[tuple[str, str], list[str]] = {}
     accepted: list[str] = []
+    expired: list[str] = []
     for _, outcome in facts.outcomes:
         found = [f for f in outcome.findings if f.severity is Severity.ERROR and f.accepted is None]
         for finding in outcome.findings:
@@ -377,6 +379,11 @@ def _known_issues(facts: RunFacts) -> list[str]:
                 accepted.append(f"(accepted by {finding.accepted.by}: {finding.accepted.reason}) {finding.one_line()}")
             elif finding.severity is Severity.WARNING:
                 warning_causes.setdefault((finding.check, finding.title), []).append(finding.location.describe())
+            if finding.expired_acceptance is not None:
+                expired.append(
+                    f"(acceptance expired: {finding.expired_acceptance.by}, {finding.expired_acceptance.reason}) "
+                    + finding.one_line()
+                )
         if len(found) == 1:
             key = (found[0].check, found[0].title)
             if key not in causes:
@@ -402,7 +409,7 @@ def _known_issues(facts: RunFacts) -> list[str]:
             + ", ".join(own[:10])
             + (" ..." if len(own) > 10 else "")
         )
-    return lines + warnings + accepted
+    return lines + warnings + expired + accepted
 
 
 def _coverage_fields(outcome: CheckOutcome | None) -> dict[str, Any]:

@@ -143,6 +143,10 @@ def test_an_expired_acceptance_fails_again_and_says_when_it_expired(
     assert check["status"] == "failed"
     assert findings[0]["accepted"] is None
     assert findings[0]["expired_acceptance"]["expires"] == "2020-06-30"
+    expired = [line for line in report["known_issues"] if line.startswith("(acceptance expired: baseline")]
+    assert len(expired) == 1
+    assert "sec_app/main.py" in expired[0]
+    assert expired[0].endswith("(its baseline acceptance expired on 2020-06-30)")
     sarif = json.loads((root / "gate.sarif").read_text())
     _validate_sarif(sarif)
     assert "suppressions" not in sarif["runs"][0]["results"][0]
