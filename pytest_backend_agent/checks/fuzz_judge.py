@@ -2,7 +2,8 @@
 
 A :class:`Judge` sends a Schemathesis case through the gate's own transport with the credentials of the role the
 packet allows, runs Schemathesis' checks (and the gate's own ``success_status``) on the answer, and groups the
-failures by cause into a :class:`Tally`, keeping the first reproduction of each group as ``curl``.
+failures by cause into a :class:`Tally`, keeping the first reproduction of each group as ``curl`` (in the stateful
+phase, a bash snippet of the scenario that replays as pasted: :mod:`.fuzz_replay`).
 """
 
 from __future__ import annotations
