@@ -2,7 +2,8 @@
 
 A :class:`Judge` sends a Schemathesis case through the gate's own transport with the credentials of the role the
 packet allows, runs Schemathesis' checks (and the gate's own ``success_status``) on the answer, and groups the
-failures by cause into a :class:`Tally`, keeping the first reproduction of each group as ``curl``.
+failures by cause into a :class:`Tally`, keeping the first reproduction of each group as ``curl`` (in the stateful
+phase, a bash snippet of the scenario that replays as pasted: :mod:`.fuzz_replay`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     import httpx
 
     from pytest_backend_agent.checks.context import GateContext
+    from pytest_backend_agent.checks.fuzz_replay import ReplayStep
 
 __all__ = ["Judge", "Seen", "Tally", "Target", "send_case"]
 
@@ -146,8 +148,10 @@ class Judge:
         self.reports_server_errors = "not_a_server_error" not in context.settings.fuzz_skip_checks
         self.sent: set[str] = set()
         """Requests already sent by this item's per-operation phases (the same request is judged once)."""
-        self.steps: list[str] | None = None
-        """In the stateful phase, the reproductions of the scenario's earlier calls (prefixed to a finding's)."""
+        self.steps: list[ReplayStep] | None = None
+        """In the stateful phase, the scenario's earlier calls (a finding's reproduction replays them first)."""
+        self.step_input: Any = None
+        """In the stateful phase, Schemathesis' ``StepInput`` of the call being sent (the link it followed)."""
 
     def out_of_time(self) -> bool:
         """Whether the item's time budget is spent (noted in the tally)."""
@@ -272,6 +276,16 @@ class Judge:
             self.assess(case, target, response, phase)
 
     def _curl(self, case: Any, target: Target) -> str:
+        """The reproduction of ``case``: its curl command, or in the stateful phase the scenario so far as a bash
+        snippet that replays as pasted (see :mod:`.fuzz_replay`)."""
+        if not self.steps:
+            return self._command(case, target)
+        from pytest_backend_agent.checks import fuzz_replay
+
+        return self.context.redact(fuzz_replay.snippet([*self.steps, self._replay_step(case, target, None)]))
+
+    def _command(self, case: Any, target: Target) -> str:
+        """``case`` as one curl command, credentials named by their environment variable, secrets redacted."""
         context = self.context
         headers = target.headers
         shown = {name: value for name, value in headers.items() if name.lower() != "authorization"}
@@ -288,16 +302,44 @@ class Judge:
         if "Authorization" in shown:  # Schemathesis masks the header itself; name the variable that holds it instead
             # double quotes, so the shell expands the variable that holds the credentials
             curl = curl.replace("'Authorization: [Filtered]'", f'"Authorization: {shown["Authorization"]}"')
-        curl = context.redact(curl)
-        if self.steps:
-            earlier = "\n".join(f"{step}  # step {number}" for number, step in enumerate(self.steps, 1))
-            return f"{earlier}\n{curl}  # step {len(self.steps) + 1}: the failing call (ids come from earlier answers)"
-        return curl
+        return context.redact(curl)
 
-    def remember_step(self, case: Any, target: Target) -> None:
-        """In the stateful phase, keep the reproduction of a call the scenario's later calls build on."""
+    def _replay_step(self, case: Any, target: Target, response: httpx.Response | None) -> ReplayStep:
+        """The call ``case`` as a step of the stateful scenario's reproduction."""
+        from pytest_backend_agent.checks.fuzz_replay import ReplayStep, linked_values, with_placeholders
+
+        credentials = {name.lower() for name in target.headers}
+        linked = tuple(  # a header the gate's credentials replaced was not sent as the link set it
+            value
+            for value in linked_values(self.step_input, [step.case_id for step in self.steps or ()])
+            if not (value.slot[0] == "header" and str(value.slot[1]).lower() in credentials)
+        )
+        answer, answered_json = _json_answer(response)
+
+        def render(values: Any) -> str:
+            # the command alone: Schemathesis appends warnings about unprintable characters after a blank line
+            return self._command(with_placeholders(case, values), target).split("\n\n", 1)[0]
+
+        return ReplayStep(render, linked, answer, answered_json, str(case.id))
+
+    def remember_step(self, case: Any, target: Target, response: httpx.Response) -> None:
+        """In the stateful phase, keep a call the scenario's later calls build on, with the answer it got."""
         if self.steps is not None:
-            self.steps.append(self._curl(case, target).splitlines()[-1].split("  # step")[0])
+            self.steps.append(self._replay_step(case, target, response))
+
+
+def _json_answer(response: httpx.Response | None) -> tuple[Any, bool]:
+    """The answer's body as JSON and True, or (None, False) when it is not JSON (read as links read it: an answer
+    without a ``Content-Type`` is JSON)."""
+    if response is None:
+        return None, False
+    content_type = response.headers.get("content-type", "application/json").lower()
+    if "json" not in content_type:
+        return None, False
+    try:
+        return response.json(), True
+    except ValueError:
+        return None, False
 
 
 def send_case(context: GateContext, case: Any) -> httpx.Response:

@@ -154,13 +154,14 @@ def run_stateful(judge: Judge, schema: Any, seed: int) -> list[str]:
             case = input.case
             if judge.out_of_time():
                 reject()
+            judge.step_input = input  # the link this call follows, for the reproductions of its findings
             target, answered = judge.send(case, "stateful")
             if answered is None:  # the app raised: nothing to follow from here
                 reject()
             response = Response.from_any(answered)
             self.after_call(response, case)
             judge.assess(case, target, answered, "stateful", recorder=self.recorder)
-            judge.remember_step(case, target)
+            judge.remember_step(case, target, answered)
             return StepOutput(response, case)
 
         def setup(self) -> None:
@@ -183,4 +184,5 @@ def run_stateful(judge: Judge, schema: Any, seed: int) -> list[str]:
         return [f"stateful phase: {str(error).splitlines()[0][:200]}"]
     finally:
         judge.steps = None
+        judge.step_input = None
     return []

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
+import sys
+import time
 from typing import Any
 
 import pytest
@@ -12,6 +17,8 @@ from tests.e2e.fuzz_backends import PhaseProject, phase_packet
 pytestmark = pytest.mark.e2e
 
 ALL_PHASES = "--backend-fuzz-phases=examples,coverage,fuzzing,stateful"
+NOTE_IDS = re.compile(r"\b[0-9a-f]{32}\b")
+"""The fixture's note ids (``uuid4().hex``): a reproduction holding one only works against the gate's own run."""
 
 
 def fuzz_findings(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -72,18 +79,78 @@ def test_stateful_phase_follows_the_link_to_the_created_resource(
         findings = fuzz_findings(report)
         assert all("found in the stateful phase" in f["evidence"] for f in findings)
         failing = next(f for f in findings if f["location"]["endpoint"] == "GET /api/notes/{note_id}")
-        # the reproduction is the sequence: the POST that created the note, then the GET that failed
+        # the reproduction is the sequence: the POST that created the note, its answer captured, then the GET that
+        # failed, sending the id read from that answer
         first_call, *_, last_call = failing["reproduction"].splitlines()
-        assert first_call.startswith("curl -X POST")
+        assert first_call.startswith("STEP1=$(curl -sS -X POST")
         assert "/api/notes" in first_call
         assert last_call.startswith("curl -X GET")
-        assert "the failing call" in last_call
-        # the note ids are the app's random uuids, so only endpoint and cause are compared between runs
-        return {(f["location"]["endpoint"], f["title"]) for f in findings}
+        assert last_call.endswith("the failing call")
+        assert '"${NOTE_ID}"' in last_call
+        # the app's random note ids appear nowhere, so the whole reproduction is the same between runs
+        assert not NOTE_IDS.search(failing["reproduction"])
+        return {(f["location"]["endpoint"], f["title"], f["reproduction"]) for f in findings}
 
     first = stateful_findings()
-    assert ("GET /api/notes/{note_id}", "not_a_server_error: Server error") in first
+    assert ("GET /api/notes/{note_id}", "not_a_server_error: Server error") in {(e, t) for e, t, _ in first}
     assert stateful_findings() == first  # the same seed replays the same sequence
+
+
+@pytest.mark.skipif(shutil.which("curl") is None or shutil.which("bash") is None, reason="curl or bash is missing")
+def test_stateful_reproduction_replays_as_pasted_against_a_fresh_server(
+    pytester: pytest.Pytester, phase_project: PhaseProject
+) -> None:
+    from pytest_backend_agent.backend.live import free_port, wait_until_answering
+
+    root = phase_project("stateful", ini={"backend_app": ""})
+    url = f"http://127.0.0.1:{free_port()}"
+
+    def serve() -> subprocess.Popen[bytes]:
+        port = url.rsplit(":", 1)[1]
+        server = subprocess.Popen(  # noqa: S603 - our own fixture server on loopback
+            [sys.executable, "-m", "uvicorn", "shelf_app.main:app", "--port", port, "--log-level", "critical"],
+            cwd=root,
+        )
+        assert wait_until_answering(f"{url}/api/health", time.monotonic() + 20, server)
+        return server
+
+    def stop(server: subprocess.Popen[bytes]) -> None:
+        server.terminate()
+        server.wait(timeout=10)
+
+    gated = serve()
+    try:
+        result = pytester.runpytest_subprocess(
+            "--backend-report", f"--backend-url={url}", "-k", "fuzz and stateful", ALL_PHASES
+        )
+    finally:
+        stop(gated)
+    result.assert_outcomes(failed=1)
+    finding = next(
+        f
+        for f in fuzz_findings(read_report(root))
+        if f["location"]["endpoint"] == "GET /api/notes/{note_id}" and f["title"].startswith("not_a_server_error")
+    )
+    reproduction = finding["reproduction"]
+    assert not NOTE_IDS.search(reproduction)  # no id the gate's server handed out
+    assert re.search(r'/api/notes/"\$\{NOTE_ID\}"  # step \d+: the failing call$', reproduction)
+
+    # Pasted as printed into bash against a fresh server of the same app, on the same address: a curl function
+    # writes each call's status to stderr (the calls' own output, which the snippet captures, is untouched).
+    fresh = serve()
+    try:
+        replay = subprocess.run(  # noqa: S603 - the reproduction is a shell snippet by design
+            ["bash", "-c", "curl() { command curl -w '%{stderr}%{http_code}\\n' \"$@\"; }\n" + reproduction],  # noqa: S607
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        stop(fresh)
+    statuses = replay.stderr.split()
+    assert statuses[-1] == "500", replay.stderr  # the failing step fails again
+    assert "201" in statuses[:-1]  # after the POST that created the note it reads
 
 
 def test_clean_backend_passes_every_phase_and_a_missing_operation_is_not_verified(
