@@ -101,7 +101,25 @@ def test_forged_tokens_keep_the_claims_and_break_the_signature() -> None:
             'sqlite3.OperationalError: near "\'": syntax error',
             ["SQL text or a database error", "an exception class name"],
         ),
+        (  # Node.js: an Express-style handler that answers err.stack
+            '{"detail":"SyntaxError: Unexpected end of JSON input\\n    at JSON.parse (<anonymous>)\\n    '
+            "at readJson (/srv/items/server.js:185:40)\\n    at process.processTicksAndRejections "
+            '(node:internal/process/task_queues:95:5)"}',
+            ["a stack trace", "an exception class name", "a file path"],
+        ),
+        (
+            "TypeError: x is undefined\n    at file:///srv/app/routes.mjs:7:3",
+            ["a stack trace", "an exception class name", "a file path"],
+        ),
+        (
+            "panic: runtime error: index out of range\n\ngoroutine 1 [running]:\nmain.handler(...)\n"
+            "\t/home/app/main.go:12 +0x1d",
+            ["a stack trace", "a file path"],
+        ),
+        ("app/models/item.rb:14:in `find': boom", ["a stack trace", "a file path"]),
         ('{"detail": "Not Found"}', []),
+        ('{"detail": "qty must be between 0 and 1000", "docs": "https://example.com/items.json"}', []),
+        ('{"detail": "the body is not valid JSON; send it as application/json"}', []),
         ('{"type": "about:blank", "title": "Unprocessable Content", "status": 422}', []),
     ],
 )

@@ -17,7 +17,15 @@ CHECK = "security.leakage"
 LEAKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "a stack trace",
-        re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\", line \d+|\bat [\w.$]+\(\w+\.java:\d+\)"),
+        re.compile(
+            r"Traceback \(most recent call last\)|File \"[^\"]+\", line \d+|\bat [\w.$]+\(\w+\.java:\d+\)"
+            # Node.js (V8) frames: "at handle (/srv/server.js:12:5)", "at JSON.parse (<anonymous>)", node:internal
+            r"|\bat (?:[\w.$<>\[\] ]+ \()?(?:file://)?[^\s()\"']+\.[cm]?[jt]sx?:\d+:\d+\b|\bat [\w.$]+ \(<anonymous>\)"
+            r"|\(?node:internal/[\w/]+:\d+"
+            # Go panics and frames, Ruby frames, .NET frames
+            r"|goroutine \d+ \[running\]|\.go:\d+ \+0x[0-9a-f]+|\.rb:\d+:in [`']"
+            r"|\bat [\w.<>`]+\(.*\) in [^\s]+\.cs:line \d+"
+        ),
     ),
     (
         "SQL text or a database error",
@@ -27,7 +35,13 @@ LEAKS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     ("an exception class name", re.compile(r"\b(?:[A-Z][a-z0-9]+)+(?:Error|Exception)\b")),
-    ("a file path", re.compile(r"(?:/[\w.-]+){2,}\.py\b|site-packages|[A-Za-z]:\\\\[\w\\. -]+\.py")),
+    (
+        "a file path",
+        re.compile(
+            r"(?:/[\w.-]+){2,}\.(?:py|[cm]?js|ts|go|rb|php|java|cs)\b|site-packages|node_modules/|"
+            r"[A-Za-z]:\\\\[\w\\. -]+\.(?:py|[cm]?js|ts|go|rb|php|java|cs)\b"
+        ),
+    ),
 )
 
 
