@@ -60,7 +60,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("src", "the backend's source folder for static checks (default: the package of --backend-app)", "DIR"),
     Option("app", "an ASGI or WSGI app to gate in-process, as module:attribute (e.g. app.main:app)", "MODULE:ATTR"),
     Option("url", "the base URL of a running backend (loopback only unless --backend-allow-remote)", "URL"),
-    Option("command", "a command that starts the backend; {port} is replaced by a free loopback port", "CMD"),
+    Option("command", "a command that starts the backend on the free loopback port in $PORT (and {port})", "CMD"),
     Option("allow_remote", "allow --backend-url to name a host that is not loopback", flag=True),
     Option("openapi", "where the backend serves its OpenAPI document (default: try /openapi.json)", "PATH"),
     Option(

@@ -199,8 +199,8 @@ def _backend_target(resolver: _Resolver) -> tuple[BackendMode, str]:
     if not chosen:
         raise GateUsageError(
             "the backend gate needs a backend: give one of --backend-app module:attr (an ASGI/WSGI app, called "
-            "in-process), --backend-url URL (a running server) or --backend-command 'CMD {port}' (a server the gate "
-            "starts), or set the ini key backend_app, backend_url or backend_command."
+            "in-process), --backend-url URL (a running server) or --backend-command CMD (a server the gate "
+            "starts on the port in {port} and $PORT), or set the ini key backend_app, backend_url or backend_command."
         )
     if len(chosen) > 1:
         names = ", ".join(f"--backend-{name}" for name in chosen)
@@ -232,14 +232,6 @@ def _check_url(value: str, allow_remote: bool) -> str:
             "--backend-allow-remote (ini backend_allow_remote = true) if you own that server and mean it."
         )
     return value.rstrip("/")
-
-
-def _check_command(value: str) -> None:
-    if "{port}" not in value:
-        raise GateUsageError(
-            f"--backend-command (ini backend_command) must contain {{port}}, where the gate puts the free loopback "
-            f"port it chose, e.g. 'uvicorn app.main:app --port {{port}}'; got {value!r}."
-        )
 
 
 def _quality_tools(resolver: _Resolver) -> tuple[str, ...]:
@@ -372,8 +364,7 @@ def resolve_settings(config: pytest.Config) -> Settings:
     elif mode == "url":
         url = _check_url(value, allow_remote)
     else:
-        _check_command(value)
-        command = value
+        command = value  # {port} is optional: the server may read the PORT environment variable instead
     config_path = resolver.path("config")
     if config_path is None and (config.rootpath / "project-config.json").is_file():
         config_path = config.rootpath / "project-config.json"

@@ -98,8 +98,8 @@ class ServerProcess:
             )
             raise GateUsageError(
                 f"--backend-command {self.command!r} {what}. Last lines of its output:\n{tail}\n"
-                "Run the command yourself to see it start; make it listen on 127.0.0.1 and the port given as "
-                "{port}, or raise --backend-startup-timeout."
+                "Run the command yourself to see it start; make it listen on 127.0.0.1 and the port the gate gives "
+                "it, as {port} in the command or in the PORT environment variable, or raise --backend-startup-timeout."
             )
 
     def log_tail(self, lines: int = 20) -> str:
