@@ -71,6 +71,21 @@ def test_secret_shapes_in_source_and_config(tmp_path: Path) -> None:
     assert all("hunter2pass" not in hit.preview for hit in hits)
 
 
+def test_secret_shapes_in_other_languages_code(tmp_path: Path) -> None:
+    """Key-shaped strings are found in JavaScript or Go too; code's name = value lines are variables, not secrets."""
+    _module(tmp_path, "const stripe = 'sk_live_4eC39HqLyjWDarjtT1zdp7dc';\n", "server.js")
+    _module(tmp_path, "const user = { password: process.env.ITEMS_PASSWORD_VALUE };\n", "users.ts")
+    _module(tmp_path, 'var dsn = "postgres://app:hunter2pass@db/app"\n', "main.go")
+    (tmp_path / "node_modules" / "lib").mkdir(parents=True)
+    _module(tmp_path / "node_modules" / "lib", "const key = 'sk_live_4eC39HqLyjWDarjtT1zdp7dc';\n", "index.js")
+    hits, scanned = scan_secrets(tmp_path)
+    assert sorted((hit.file.name, hit.kind) for hit in hits) == [
+        ("main.go", "connection string with a password"),
+        ("server.js", "Stripe secret key"),
+    ]
+    assert scanned == 3
+
+
 @pytest.mark.parametrize(
     ("value", "secret"),
     [("bearer", False), ("/auth/token", False), ("${JWT}", False), ("not a secret", False), ("s3cr3t-key!", True)],

@@ -13,6 +13,11 @@ __all__ = ["SECRET_TESTS", "SecretHit", "bandit_secrets", "scan_secrets"]
 
 SECRET_TESTS = frozenset({"B105", "B106", "B107"})
 CONFIG_SUFFIXES = frozenset({".py", ".json", ".yaml", ".yml", ".toml", ".ini", ".cfg", ".conf", ".env", ".properties"})
+# Source code of other languages: scanned for key-shaped strings only, like Python (``name = value`` in code is
+# mostly a variable, not a setting).
+CODE_SUFFIXES = frozenset(
+    {".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx", ".go", ".java", ".kt", ".rb", ".php", ".cs", ".rs"}
+)
 # Words bandit's name-based tests flag that are vocabulary, not secrets (OAuth token types, field names ...).
 _VOCABULARY = frozenset(
     {
@@ -102,14 +107,14 @@ def bandit_secrets(issues: list[BanditIssue]) -> list[SecretHit]:
 def scan_secrets(src: Path) -> tuple[list[SecretHit], int]:
     """Key-shaped strings in source and config files under ``src`` (tests excluded); also the file count."""
     hits: list[SecretHit] = []
-    files = list(source_files(src, CONFIG_SUFFIXES | frozenset({".env", ".env.example"})))
+    files = list(source_files(src, CONFIG_SUFFIXES | CODE_SUFFIXES | frozenset({".env", ".env.example"})))
     files += [p for p in source_files(src) if p.name.startswith(".env") and p not in files]
     for path in files:
         try:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        is_python = path.suffix == ".py"
+        is_code = path.suffix == ".py" or path.suffix in CODE_SUFFIXES
         for number, line in enumerate(text.splitlines(), start=1):
             for kind, pattern in _SHAPES:
                 for match in pattern.finditer(line):
@@ -117,7 +122,7 @@ def scan_secrets(src: Path) -> tuple[list[SecretHit], int]:
                     if kind.startswith("connection") and not looks_like_secret(value):
                         continue
                     hits.append(SecretHit(path, number, kind, mask(value)))
-            if not is_python:
+            if not is_code:
                 for match in _CONFIG_ASSIGNMENT.finditer(line):
                     value = match.group("value")
                     if looks_like_secret(value) and "://" not in value:

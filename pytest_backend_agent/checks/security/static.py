@@ -15,8 +15,8 @@ __all__ = ["check_bandit", "check_http_timeouts", "check_password_hashing", "che
 # Reported by the dedicated items, so bandit's item does not report them twice.
 _DEDICATED = frozenset({"B105", "B106", "B107", "B113"})
 _NO_SRC = (
-    "no source folder to scan: set --backend-src (ini backend_src) to the backend's package folder "
-    "(it defaults to the package of --backend-app)"
+    "no source folder to scan: set --backend-src (ini backend_src) to the backend's source folder "
+    "(with --backend-app it defaults to the app's package)"
 )
 
 
@@ -33,6 +33,14 @@ def _bandit(context: GateContext, src: Path) -> BanditRun:
 
 def _python_files(src: Path) -> list[Path]:
     return list(source_files(src, frozenset({".py"})))
+
+
+def _no_python(src: Path, root: Path, reader: str) -> str:
+    """Why a Python-only scanner cannot judge ``src``: it holds no Python file (a backend in another language)."""
+    return (
+        f"no Python file under {relative(src, root)} (tests excluded): {reader} reads Python source only, so this "
+        "backend's code is not checked here"
+    )
 
 
 def _judged(
@@ -56,6 +64,8 @@ def check_bandit(context: GateContext) -> CheckOutcome:
         return outcome(check, target, CheckStatus.NOT_VERIFIED, "bandit is not installed (pip install bandit)")
     severity, confidence = context.settings.bandit_severity, context.settings.bandit_confidence
     root = context.settings.rootdir
+    if not run.files:
+        return outcome(check, target, CheckStatus.NOT_VERIFIED, _no_python(src, root, "bandit"))
     findings: list[Finding] = []
     below = 0
     for issue in run.issues:
@@ -102,8 +112,10 @@ def check_secrets(context: GateContext) -> CheckOutcome:
     evidence: list[str] = []
     hits = []
     try:
-        hits.extend(bandit_secrets(_bandit(context, src).issues))
-        evidence.append("bandit B105-B107 (hard-coded passwords) on the Python files")
+        run = _bandit(context, src)
+        hits.extend(bandit_secrets(run.issues))
+        if run.files:
+            evidence.append(f"bandit B105-B107 (hard-coded passwords) on {len(run.files)} Python file(s)")
     except ImportError:
         evidence.append("bandit is not installed: names assigned string literals were not checked")
     shaped, scanned = scan_secrets(src)
@@ -141,8 +153,10 @@ def check_password_hashing(context: GateContext) -> CheckOutcome:
     if src is None:
         return outcome(check, target, CheckStatus.NOT_VERIFIED, _NO_SRC)
     files = _python_files(src)
-    uses, strong = scan_password_hashing(files)
     root = context.settings.rootdir
+    if not files:
+        return outcome(check, target, CheckStatus.NOT_VERIFIED, _no_python(src, root, "the password-hashing scan"))
+    uses, strong = scan_password_hashing(files)
     findings = [
         finding(
             check,
@@ -176,6 +190,8 @@ def check_http_timeouts(context: GateContext) -> CheckOutcome:
         return outcome(check, target, CheckStatus.NOT_VERIFIED, _NO_SRC)
     files = _python_files(src)
     root = context.settings.rootdir
+    if not files:
+        return outcome(check, target, CheckStatus.NOT_VERIFIED, _no_python(src, root, "the HTTP-timeout scan"))
     findings = [
         finding(
             check,
