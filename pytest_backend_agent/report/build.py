@@ -412,10 +412,16 @@ def _known_issues(facts: RunFacts) -> list[str]:
     return lines + warnings + expired + accepted
 
 
-def _coverage_fields(outcome: CheckOutcome | None) -> dict[str, Any]:
+def _not_run(check: str, quality_enabled: bool) -> str:
+    """Why a session-end quality check has no outcome."""
+    why = "the quality family did not judge it" if quality_enabled else "--backend-no-quality turned quality off"
+    return f"not verified: {check} did not run ({why})"
+
+
+def _coverage_fields(outcome: CheckOutcome | None, quality_enabled: bool) -> dict[str, Any]:
     """``testing_coverage``'s coverage fields from the ``quality.coverage`` outcome."""
     if outcome is None:
-        return {"coverage_percent": None, "coverage_status": "not verified: quality.coverage did not run"}
+        return {"coverage_percent": None, "coverage_status": _not_run("quality.coverage", quality_enabled)}
     seen = outcome.observations
     if "percent" not in seen:
         return {"coverage_percent": None, "coverage_status": f"not verified: {outcome.summary}"}
@@ -428,10 +434,10 @@ def _coverage_fields(outcome: CheckOutcome | None) -> dict[str, Any]:
     }
 
 
-def _endpoint_test_fields(outcome: CheckOutcome | None) -> dict[str, Any]:
+def _endpoint_test_fields(outcome: CheckOutcome | None, quality_enabled: bool) -> dict[str, Any]:
     """``testing_coverage``'s endpoint fields from the ``quality.endpoint_tests`` outcome."""
     if outcome is None:
-        return {"endpoint_tests_status": "not verified: quality.endpoint_tests did not run"}
+        return {"endpoint_tests_status": _not_run("quality.endpoint_tests", quality_enabled)}
     if outcome.status is CheckStatus.NOT_VERIFIED:
         return {"endpoint_tests_status": f"not verified: {outcome.summary}"}
     return {
@@ -480,8 +486,8 @@ def build_report(facts: RunFacts) -> BackendReport:
             unit_tests=own.count("unit", requesting),
             integration_tests=own.count("integration", requesting),
             api_tests=own.count("api", requesting),
-            **_coverage_fields(coverage),
-            **_endpoint_test_fields(tested),
+            **_coverage_fields(coverage, settings.quality_enabled),
+            **_endpoint_test_fields(tested, settings.quality_enabled),
             classification=CLASSIFICATION_RULE,
         ),
         security_measures=_security(facts),
