@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import json
 import re
 import subprocess
 import tomllib
@@ -114,9 +115,23 @@ def _split(requirement: str) -> tuple[str, str] | None:
     return name, str(parsed.specifier)
 
 
+def _npm_declared(text: str) -> list[Dependency]:
+    """``dependencies`` of a Node.js ``package.json`` (devDependencies are not runtime dependencies)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return []
+    runtime = data.get("dependencies") if isinstance(data, dict) else None
+    if not isinstance(runtime, dict):
+        return []
+    return [Dependency(name=str(k), specifier=str(v), declared_in="package.json") for k, v in runtime.items()]
+
+
 def _declared(name: str, text: str) -> list[Dependency]:
-    """The runtime dependencies one file declares (``pyproject.toml`` or a ``requirements*.txt``)."""
+    """The runtime dependencies one file declares (``pyproject.toml``, a ``requirements*.txt``, ``package.json``)."""
     declared: list[Dependency] = []
+    if name == "package.json":
+        return _npm_declared(text)
     if name == "pyproject.toml":
         try:
             data = tomllib.loads(text)
@@ -142,11 +157,13 @@ def _dependency_files(root: Path) -> list[Path]:
     files.extend(
         path for path in sorted(root.glob("requirements*.txt")) if "dev" not in path.name and "test" not in path.name
     )
+    if (root / "package.json").is_file():
+        files.append(root / "package.json")
     return files
 
 
 def find_dependencies(root: Path) -> list[Dependency]:
-    """Runtime dependencies declared in ``pyproject.toml`` ([project]) and ``requirements*.txt``."""
+    """Runtime dependencies declared in ``pyproject.toml`` ([project]), ``requirements*.txt`` and ``package.json``."""
     return [
         dependency
         for path in _dependency_files(root)

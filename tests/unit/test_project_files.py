@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from pytest_backend_agent.packet.model import Integration
@@ -42,6 +43,20 @@ def test_dependencies_from_pyproject_and_requirements(tmp_path: Path) -> None:
         ("uvicorn[standard]", "", "pyproject.toml"),
         ("sqlalchemy", "==2.0.30", "requirements.txt"),
     ]
+
+
+def test_dependencies_of_a_node_project(tmp_path: Path) -> None:
+    """A Node.js backend's runtime dependencies are its package.json ``dependencies``, not its devDependencies."""
+    package = {
+        "name": "items",
+        "dependencies": {"pg": "^8.11.0", "@fastify/cors": "9.0.1"},
+        "devDependencies": {"jest": "*"},
+    }
+    (tmp_path / "package.json").write_text(json.dumps(package))
+    found = [(d.name, d.specifier, d.declared_in) for d in find_dependencies(tmp_path)]
+    assert found == [("pg", "^8.11.0", "package.json"), ("@fastify/cors", "9.0.1", "package.json")]
+    (tmp_path / "package.json").write_text("{not json")
+    assert find_dependencies(tmp_path) == []
 
 
 def test_integration_observed_only_from_an_import(tmp_path: Path) -> None:
