@@ -73,11 +73,12 @@ def test_secret_shapes_in_source_and_config(tmp_path: Path) -> None:
 
 def test_secret_shapes_in_other_languages_code(tmp_path: Path) -> None:
     """Key-shaped strings are found in JavaScript or Go too; code's name = value lines are variables, not secrets."""
-    _module(tmp_path, "const stripe = 'sk_live_4eC39HqLyjWDarjtT1zdp7dc';\n", "server.js")
+    key = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"  # split, so no scanner of this repository mistakes it for a key
+    _module(tmp_path, f"const stripe = '{key}';\n", "server.js")
     _module(tmp_path, "const user = { password: process.env.ITEMS_PASSWORD_VALUE };\n", "users.ts")
     _module(tmp_path, 'var dsn = "postgres://app:hunter2pass@db/app"\n', "main.go")
     (tmp_path / "node_modules" / "lib").mkdir(parents=True)
-    _module(tmp_path / "node_modules" / "lib", "const key = 'sk_live_4eC39HqLyjWDarjtT1zdp7dc';\n", "index.js")
+    _module(tmp_path / "node_modules" / "lib", f"const key = '{key}';\n", "index.js")
     hits, scanned = scan_secrets(tmp_path)
     assert sorted((hit.file.name, hit.kind) for hit in hits) == [
         ("main.go", "connection string with a password"),
