@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_backend_agent.checks.base import make_outcome
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Finding, Location, Severity
 
 if TYPE_CHECKING:
@@ -292,7 +293,7 @@ def judge_coverage(
 ) -> CheckOutcome:
     """Failed below ``threshold`` (naming the worst files and their missing lines), not verified without figures."""
     if figures is None:
-        return CheckOutcome(check=CHECK, family=FAMILY, target=target, status=CheckStatus.NOT_VERIFIED, summary=problem)
+        return make_outcome(FAMILY, CHECK, target, CheckStatus.NOT_VERIFIED, problem)
     branches = (
         f", branches {figures.branch_percent:g}% ({figures.covered_branches}/{figures.branches})"
         if figures.branch_percent is not None
@@ -328,14 +329,14 @@ def judge_coverage(
         ],
     }
     if figures.percent >= threshold:
-        return CheckOutcome(
-            check=CHECK,
-            family=FAMILY,
-            target=target,
-            status=CheckStatus.PASSED,
-            summary=f"the project's own tests cover {figures.percent:g}% of {target} (threshold {threshold:g}%)",
+        return make_outcome(
+            FAMILY,
+            CHECK,
+            target,
+            CheckStatus.PASSED,
+            f"the project's own tests cover {figures.percent:g}% of {target} (threshold {threshold:g}%)",
             evidence=evidence,
-            observations=observations,
+            **observations,
         )
     findings = [
         Finding(
@@ -350,14 +351,14 @@ def judge_coverage(
         )
         for f in worst
     ]
-    return CheckOutcome(
-        check=CHECK,
-        family=FAMILY,
-        target=target,
-        status=CheckStatus.FAILED,
-        summary=f"the project's own tests cover {figures.percent:g}% of {target}, below the threshold of "
+    return make_outcome(
+        FAMILY,
+        CHECK,
+        target,
+        CheckStatus.FAILED,
+        f"the project's own tests cover {figures.percent:g}% of {target}, below the threshold of "
         f"{threshold:g}%; least covered: " + ", ".join(f"{f.path} ({f.percent:g}%)" for f in worst),
         evidence=evidence,
         findings=findings,
-        observations=observations,
+        **observations,
     )

@@ -11,8 +11,9 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from pytest_backend_agent.checks.base import CheckSpec
+from pytest_backend_agent.checks.base import CheckSpec, make_outcome
 from pytest_backend_agent.checks.context import GateContext
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Finding, Location, Severity
 from pytest_backend_agent.packet.model import Packet
@@ -113,12 +114,12 @@ def check_docstrings(context: GateContext) -> CheckOutcome:
     settings = context.settings
     src = settings.src_dir
     if src is None:
-        return CheckOutcome(
-            check=CHECK,
-            family=FAMILY,
-            target="src",
-            status=CheckStatus.NOT_VERIFIED,
-            summary="no source folder to read: set --backend-src (ini backend_src)",
+        return make_outcome(
+            FAMILY,
+            CHECK,
+            "src",
+            CheckStatus.NOT_VERIFIED,
+            "no source folder to read: set --backend-src (ini backend_src)",
         )
     root = project_root(settings.rootdir, src)
     target = shown_path(src, root)
@@ -132,7 +133,7 @@ def check_docstrings(context: GateContext) -> CheckOutcome:
     evidence.extend(f"no docstring: {m.file}:{m.line} {m.name}" for m in found.missing[:MAX_LISTED])
     if len(found.missing) > MAX_LISTED:
         evidence.append(f"... and {len(found.missing) - MAX_LISTED} more")
-    observations = {
+    observations: dict[str, Any] = {
         "percent": found.percent,
         "documented": found.total - len(found.missing),
         "total": found.total,
@@ -140,14 +141,8 @@ def check_docstrings(context: GateContext) -> CheckOutcome:
     }
     if threshold is None or found.percent >= threshold:
         bar = "no threshold set (--backend-docstring-min)" if threshold is None else f"threshold {threshold:g}%"
-        return CheckOutcome(
-            check=CHECK,
-            family=FAMILY,
-            target=target,
-            status=CheckStatus.PASSED,
-            summary=f"{figure}; {bar}",
-            evidence=evidence,
-            observations=observations,
+        return make_outcome(
+            FAMILY, CHECK, target, CheckStatus.PASSED, f"{figure}; {bar}", evidence=evidence, **observations
         )
     findings = [
         Finding(
@@ -160,15 +155,15 @@ def check_docstrings(context: GateContext) -> CheckOutcome:
         )
         for m in found.missing[:MAX_LISTED]
     ]
-    return CheckOutcome(
-        check=CHECK,
-        family=FAMILY,
-        target=target,
-        status=CheckStatus.FAILED,
-        summary=f"{figure}, below the threshold of {threshold:g}% (--backend-docstring-min)",
+    return make_outcome(
+        FAMILY,
+        CHECK,
+        target,
+        CheckStatus.FAILED,
+        f"{figure}, below the threshold of {threshold:g}% (--backend-docstring-min)",
         evidence=evidence,
         findings=findings,
-        observations=observations,
+        **observations,
     )
 
 

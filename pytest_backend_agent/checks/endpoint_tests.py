@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
 from pytest_backend_agent.backend.inprocess import GATE_REQUEST, is_asgi
+from pytest_backend_agent.checks.base import make_outcome
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Finding, Location, Severity
 from pytest_backend_agent.packet.model import Endpoint
 from pytest_backend_agent.packet.routes import EndpointIndex
@@ -92,7 +93,7 @@ class RequestRecorder:
 def judge_endpoint_tests(endpoints: list[Endpoint], hits: list[list[str]], problem: str | None) -> CheckOutcome:
     """Failed when a packet endpoint was called by none of the project's own tests."""
     if problem is not None:
-        return CheckOutcome(check=CHECK, family=FAMILY, target=TARGET, status=CheckStatus.NOT_VERIFIED, summary=problem)
+        return make_outcome(FAMILY, CHECK, TARGET, CheckStatus.NOT_VERIFIED, problem)
     tests_of: dict[str, set[str]] = {e.key: set() for e in endpoints}
     requesting: set[str] = set()
     index = EndpointIndex(endpoints)
@@ -118,14 +119,14 @@ def judge_endpoint_tests(endpoints: list[Endpoint], hits: list[list[str]], probl
         "request_count": len(hits),
     }
     if not untested:
-        return CheckOutcome(
-            check=CHECK,
-            family=FAMILY,
-            target=TARGET,
-            status=CheckStatus.PASSED,
-            summary=f"every one of the {len(endpoints)} packet endpoints is called by the project's own tests",
+        return make_outcome(
+            FAMILY,
+            CHECK,
+            TARGET,
+            CheckStatus.PASSED,
+            f"every one of the {len(endpoints)} packet endpoints is called by the project's own tests",
             evidence=evidence,
-            observations=observations,
+            **observations,
         )
     findings = [
         Finding(
@@ -140,14 +141,14 @@ def judge_endpoint_tests(endpoints: list[Endpoint], hits: list[list[str]], probl
         )
         for e in untested
     ]
-    return CheckOutcome(
-        check=CHECK,
-        family=FAMILY,
-        target=TARGET,
-        status=CheckStatus.FAILED,
-        summary=f"{len(untested)} of {len(endpoints)} packet endpoints are called by no test of the project: "
+    return make_outcome(
+        FAMILY,
+        CHECK,
+        TARGET,
+        CheckStatus.FAILED,
+        f"{len(untested)} of {len(endpoints)} packet endpoints are called by no test of the project: "
         + ", ".join(e.key for e in untested),
         evidence=evidence,
         findings=findings,
-        observations=observations,
+        **observations,
     )

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_backend_agent.checks.base import make_outcome
 from pytest_backend_agent.checks.coverage import (
     DEFAULT_THRESHOLD,
     MEASUREMENT_KEY,
@@ -210,13 +211,7 @@ def finish(context: GateContext, outputs: list[Any]) -> list[CheckOutcome]:
         )
         return [
             judge_coverage(None, why, target=target, threshold=0, threshold_source=""),
-            CheckOutcome(
-                check=ENDPOINT_CHECK,
-                family="quality",
-                target=ENDPOINT_TARGET,
-                status=CheckStatus.NOT_VERIFIED,
-                summary=why,
-            ),
+            make_outcome("quality", ENDPOINT_CHECK, ENDPOINT_TARGET, CheckStatus.NOT_VERIFIED, why),
         ]
     return [_judge_coverage(context, observer, outputs, target, root), _judge_endpoints(context, observer, outputs)]
 

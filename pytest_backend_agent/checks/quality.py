@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_backend_agent.background import ToolResult
-from pytest_backend_agent.checks.base import CheckSpec
+from pytest_backend_agent.checks.base import CheckSpec, make_outcome
 from pytest_backend_agent.checks.context import GateContext
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Finding, Location, Severity
 from pytest_backend_agent.packet.model import Packet
@@ -430,16 +430,7 @@ def judge(tool: Tool, result: ToolResult, rootdir: Path) -> CheckOutcome:
         status = CheckStatus.PASSED
         warned = len(diagnostics)
         summary = f"{tool.label} reports no error in {target}" + (f" ({warned} warning(s))" if warned else "")
-    return CheckOutcome(
-        check=check,
-        family=FAMILY,
-        target=target,
-        status=status,
-        summary=summary,
-        evidence=evidence,
-        findings=findings,
-        observations=observations,
-    )
+    return make_outcome(FAMILY, check, target, status, summary, evidence=evidence, findings=findings, **observations)
 
 
 def check_tool(context: GateContext, tool: Tool) -> CheckOutcome:
@@ -448,21 +439,21 @@ def check_tool(context: GateContext, tool: Tool) -> CheckOutcome:
     where = _where(settings)
     check = f"{FAMILY}.{tool.name}"
     if where is None:
-        return CheckOutcome(
-            check=check,
-            family=FAMILY,
-            target=_target(settings),
-            status=CheckStatus.NOT_VERIFIED,
-            summary="no source folder to check: set --backend-src (ini backend_src)",
+        return make_outcome(
+            FAMILY,
+            check,
+            _target(settings),
+            CheckStatus.NOT_VERIFIED,
+            "no source folder to check: set --backend-src (ini backend_src)",
         )
     result = context.background.result(tool.name, settings.tool_timeout)
     if result is None or result.error is not None:
-        return CheckOutcome(
-            check=check,
-            family=FAMILY,
-            target=where[1],
-            status=CheckStatus.NOT_VERIFIED,
-            summary=result.error
+        return make_outcome(
+            FAMILY,
+            check,
+            where[1],
+            CheckStatus.NOT_VERIFIED,
+            result.error
             if result is not None and result.error
             else f"{tool.label} did not finish within {settings.tool_timeout:g} s (--backend-tool-timeout)",
         )
