@@ -49,13 +49,33 @@ def is_asgi(app: object) -> bool:
     return len(parameters) == 3
 
 
+async def _acknowledge_lifespan(receive: Any, send: Any) -> None:
+    """Answer a lifespan scope without running the app's startup or shutdown again (see :class:`_DistinctClients`)."""
+    while True:
+        message = await receive()
+        if message.get("type") == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message.get("type") == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
 class _DistinctClients:
-    """ASGI middleware giving each HTTP request its own loopback client address."""
+    """ASGI middleware giving each HTTP request its own loopback client address.
+
+    It also keeps the app to the one lifespan :class:`AsgiTransport` runs, as a server does: Schemathesis'
+    in-process transport starts a lifespan of the app it is handed when a check re-sends a request, and its pytest
+    plugin ends every such lifespan after each test, which would run the app's shutdown (closing its engine, its
+    in-memory database) while the gate still serves it. Such a lifespan is acknowledged here and goes no further.
+    """
 
     def __init__(self, app: Callable[..., Any]) -> None:
         self.app = app
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope.get("type") == "lifespan":
+            await _acknowledge_lifespan(receive, send)
+            return
         if scope.get("type") == "http":
             scope = dict(scope)
             scope["client"] = (_FIXED_CLIENT.get() or client_address(), 50000)
