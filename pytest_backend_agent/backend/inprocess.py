@@ -12,6 +12,7 @@ import contextlib
 import contextvars
 import inspect
 import itertools
+import urllib.parse
 from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
@@ -29,6 +30,7 @@ GATE_REQUEST = "backend_gate.request"
 
 _ADDRESSES = itertools.count(1)
 _FIXED_CLIENT: contextvars.ContextVar[str | None] = contextvars.ContextVar("backend_gate_client", default=None)
+_PATH_INFO: contextvars.ContextVar[str | None] = contextvars.ContextVar("backend_gate_path_info", default=None)
 
 
 def client_address() -> str:
@@ -143,13 +145,25 @@ class AsgiTransport:
             self._stack.close()
 
 
+def _path_info(request: httpx.Request) -> str:
+    """The request's path as PEP 3333 has a server put it in ``PATH_INFO``: percent-decoded bytes read as latin-1."""
+    return urllib.parse.unquote_to_bytes(request.url.raw_path.split(b"?", 1)[0]).decode("latin-1")
+
+
 class _DistinctWsgiClients:
-    """WSGI middleware giving each request its own loopback REMOTE_ADDR."""
+    """WSGI middleware giving each request its own loopback REMOTE_ADDR.
+
+    It also sets ``PATH_INFO`` as a WSGI server does: httpx's WSGI transport puts the path decoded as UTF-8 there,
+    which a PEP 3333 app (Django re-encodes it as latin-1) cannot read when it holds a character beyond latin-1.
+    """
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path_info = _PATH_INFO.get()
+        if path_info is not None:
+            environ["PATH_INFO"] = path_info
         environ["REMOTE_ADDR"] = _FIXED_CLIENT.get() or client_address()
         environ[GATE_REQUEST] = True
         return self.app(environ, start_response)
@@ -167,10 +181,12 @@ class WsgiTransport:
     def send(self, request: httpx.Request, timeout: float) -> httpx.Response:
         """Call the app (WSGI has no timeout of its own; the app runs to completion)."""
         token = _FIXED_CLIENT.set(request.extensions.get(CLIENT_EXTENSION))
+        path_token = _PATH_INFO.set(_path_info(request))
         try:
             response = self._client.send(request)
             response.read()
         finally:
+            _PATH_INFO.reset(path_token)
             _FIXED_CLIENT.reset(token)
         return response
 
