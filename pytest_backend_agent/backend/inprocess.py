@@ -12,6 +12,7 @@ import contextlib
 import contextvars
 import inspect
 import itertools
+import urllib.parse
 from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
@@ -29,6 +30,7 @@ GATE_REQUEST = "backend_gate.request"
 
 _ADDRESSES = itertools.count(1)
 _FIXED_CLIENT: contextvars.ContextVar[str | None] = contextvars.ContextVar("backend_gate_client", default=None)
+_PATH_INFO: contextvars.ContextVar[str | None] = contextvars.ContextVar("backend_gate_path_info", default=None)
 
 
 def client_address() -> str:
@@ -49,13 +51,33 @@ def is_asgi(app: object) -> bool:
     return len(parameters) == 3
 
 
+async def _acknowledge_lifespan(receive: Any, send: Any) -> None:
+    """Answer a lifespan scope without running the app's startup or shutdown again (see :class:`_DistinctClients`)."""
+    while True:
+        message = await receive()
+        if message.get("type") == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message.get("type") == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
 class _DistinctClients:
-    """ASGI middleware giving each HTTP request its own loopback client address."""
+    """ASGI middleware giving each HTTP request its own loopback client address.
+
+    It also keeps the app to the one lifespan :class:`AsgiTransport` runs, as a server does: Schemathesis'
+    in-process transport starts a lifespan of the app it is handed when a check re-sends a request, and its pytest
+    plugin ends every such lifespan after each test, which would run the app's shutdown (closing its engine, its
+    in-memory database) while the gate still serves it. Such a lifespan is acknowledged here and goes no further.
+    """
 
     def __init__(self, app: Callable[..., Any]) -> None:
         self.app = app
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope.get("type") == "lifespan":
+            await _acknowledge_lifespan(receive, send)
+            return
         if scope.get("type") == "http":
             scope = dict(scope)
             scope["client"] = (_FIXED_CLIENT.get() or client_address(), 50000)
@@ -123,13 +145,25 @@ class AsgiTransport:
             self._stack.close()
 
 
+def _path_info(request: httpx.Request) -> str:
+    """The request's path as PEP 3333 has a server put it in ``PATH_INFO``: percent-decoded bytes read as latin-1."""
+    return urllib.parse.unquote_to_bytes(request.url.raw_path.split(b"?", 1)[0]).decode("latin-1")
+
+
 class _DistinctWsgiClients:
-    """WSGI middleware giving each request its own loopback REMOTE_ADDR."""
+    """WSGI middleware giving each request its own loopback REMOTE_ADDR.
+
+    It also sets ``PATH_INFO`` as a WSGI server does: httpx's WSGI transport puts the path decoded as UTF-8 there,
+    which a PEP 3333 app (Django re-encodes it as latin-1) cannot read when it holds a character beyond latin-1.
+    """
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path_info = _PATH_INFO.get()
+        if path_info is not None:
+            environ["PATH_INFO"] = path_info
         environ["REMOTE_ADDR"] = _FIXED_CLIENT.get() or client_address()
         environ[GATE_REQUEST] = True
         return self.app(environ, start_response)
@@ -147,10 +181,12 @@ class WsgiTransport:
     def send(self, request: httpx.Request, timeout: float) -> httpx.Response:
         """Call the app (WSGI has no timeout of its own; the app runs to completion)."""
         token = _FIXED_CLIENT.set(request.extensions.get(CLIENT_EXTENSION))
+        path_token = _PATH_INFO.set(_path_info(request))
         try:
             response = self._client.send(request)
             response.read()
         finally:
+            _PATH_INFO.reset(path_token)
             _FIXED_CLIENT.reset(token)
         return response
 

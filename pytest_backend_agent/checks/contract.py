@@ -13,13 +13,14 @@ from pytest_backend_agent.backend.openapi import OpenApiIndex
 from pytest_backend_agent.checks.base import CheckSpec
 from pytest_backend_agent.checks.context import GateContext
 from pytest_backend_agent.checks.requests import Prepared, Unformable, curl_command, role_for
+from pytest_backend_agent.checks.unrouted import fingerprint as _fingerprint
+from pytest_backend_agent.checks.unrouted import unrouted_fingerprints as _unrouted_fingerprints
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Finding, Location, Severity
 from pytest_backend_agent.packet.model import Endpoint, Packet, normalize_path
 
 __all__ = ["contract_checks", "undeclared_operations"]
 
 FAMILY = "contract"
-_UNKNOWN_SEGMENT = "__backend_gate_no_such_route__"
 
 
 def _outcome(
@@ -102,22 +103,6 @@ def _credentialed_role(context: GateContext, endpoint: Endpoint) -> str | None:
 
 
 # ---- implemented ----------------------------------------------------------------------------------------
-def _fingerprint(response: httpx.Response, path: str) -> tuple[int, str, str]:
-    body = response.text.replace(path, "{path}")
-    body = body.replace(path.rstrip("/").rsplit("/", 1)[-1], "{segment}")
-    return response.status_code, response.headers.get("content-type", "").split(";")[0], body
-
-
-def _unrouted_fingerprints(
-    context: GateContext, method: str, headers: dict[str, str]
-) -> tuple[tuple[int, str, str], bool]:
-    """How the backend answers a path it certainly lacks, and whether that answer is stable."""
-    base = context.packet.api.base_path.rstrip("/")
-    paths = [f"{base}/{_UNKNOWN_SEGMENT}/{n}" for n in ("a7", "b9")]
-    prints = [_fingerprint(context.backend.request(method, p, headers=headers), p) for p in paths]
-    return prints[0], prints[0] == prints[1]
-
-
 def check_implemented(context: GateContext, endpoint: Endpoint) -> CheckOutcome:
     """The route exists for this method: in the OpenAPI document, and a request is not answered as unrouted."""
     check = "contract.implemented"

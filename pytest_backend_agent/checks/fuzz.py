@@ -479,6 +479,11 @@ def _outcome(
             f"{tally.state_dependent} valid-shaped request(s) refused with 404/409 (state-dependent: a "
             "duplicate or a missing referenced resource), not counted as failures"
         )
+    if tally.router_refused:
+        evidence.append(
+            f"{tally.router_refused} invalid request(s) matched no route and got the router's own 404 (the "
+            "framework's \"no such route\" page), counted as refused, not held to the operation's documented answers"
+        )
     if tally.stopped_by_budget:
         evidence.append(f"stopped by the time budget ({budget:.1f} s for this item)")
     observations = {
