@@ -56,6 +56,7 @@ def test_bookshelf_passes_the_gate(pytester: pytest.Pytester, bookshelf: Path) -
     assert report["security_measures"]["authentication"] == "JWT"
     assert report["security_measures"]["rate_limiting"] == "implemented"
     assert report["security_measures"]["authorization"].startswith("role-based")
+    assert report["security_measures"]["authorization"].endswith("on 1 of 1 owner-scoped endpoint(s)")
     assert {d["name"] for d in report["dependencies_added"]} >= {"fastapi", "sqlalchemy", "alembic"}
     assert (bookshelf / "ARTIFACTS" / "system" / "stage-completion-signal.json").is_file()
     checked = cli("validate-report", "ARTIFACTS/backend-engineer/backend-implementation-report.json", cwd=bookshelf)

@@ -43,6 +43,9 @@ def test_clean_backend_passes_every_item_with_zero_findings(
     assert not any("topics" in c["target"] and c["check"] == CHECK for c in report["gate"]["checks"])
     judged = {c["status"] for c in report["gate"]["checks"] if c["family"] in ("security", "contract")}
     assert judged == {"passed"}  # no other check trips over the second identity either
+    authorization = report["security_measures"]["authorization"]
+    assert authorization.startswith("role-based"), authorization
+    assert authorization.endswith("kept from the first one's resources on 4 of 4 owner-scoped endpoint(s)")
 
 
 @pytest.mark.parametrize(
@@ -76,6 +79,7 @@ def test_reaching_another_callers_note_is_an_error_at_its_endpoint(
     statuses = {target: c["status"] for target, c in _items(report).items()}
     assert statuses.pop(endpoint) == "failed"
     assert set(statuses.values()) == {"passed"}  # the other owner-scoped endpoints stay kept to their creator
+    assert report["security_measures"]["authorization"].startswith(f"not enforced: {endpoint}: another caller")
     rules = {r["ruleId"] for r in json.loads((root / "gate.sarif").read_text())["runs"][0]["results"]}
     assert rules == {CHECK}
 
