@@ -7,6 +7,7 @@ topic) and unmarked. Defects (one at a time):
 
 - ``get_any``: ``GET /api/notes/{note_id}`` returns anyone's note;
 - ``list_all``: ``GET /api/notes`` lists everyone's notes;
+- ``put_any``: ``PUT /api/notes/{note_id}`` changes anyone's note;
 - ``delete_any``: ``DELETE /api/notes/{note_id}`` deletes anyone's note;
 - ``fake_delete`` (not a defect): ``DELETE`` answers 204 to a note the caller does not own, and deletes nothing.
 
@@ -23,7 +24,7 @@ from typing import Any
 
 import pytest
 
-DEFECTS = ("get_any", "list_all", "delete_any", "fake_delete")
+DEFECTS = ("get_any", "list_all", "put_any", "delete_any", "fake_delete")
 
 APP = """
 import itertools

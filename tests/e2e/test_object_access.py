@@ -53,6 +53,7 @@ def test_clean_backend_passes_every_item_with_zero_findings(
     [
         ("get_any", "GET /api/notes/{note_id}", "read"),
         ("list_all", "GET /api/notes", "lists"),
+        ("put_any", "PUT /api/notes/{note_id}", "changed"),
         ("delete_any", "DELETE /api/notes/{note_id}", "deleted"),
     ],
 )

@@ -150,7 +150,7 @@ def test_scan_follows_offsets_until_it_finds_the_id() -> None:
     found = scan(served, _BASE, Paging("limit", 50, "offset", None), lambda rows: holds(rows, "id", 120))
     assert (found.found, found.pages) == (True, 3)
     assert served.sent == [{"limit": 50}, {"limit": 50, "offset": 50}, {"limit": 50, "offset": 100}]
-    assert found.first.query == {"limit": 50}
+    assert found.request.query == {"limit": 50, "offset": 100}  # the page to show in a reproduction
 
 
 def test_scan_reads_to_the_end_before_saying_absent() -> None:

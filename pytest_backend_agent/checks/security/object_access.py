@@ -301,7 +301,7 @@ class _Probe:
                     f"({theirs.rows} row(s) read on {theirs.pages} page(s))",
                     _LIST_FIX,
                     created,
-                    theirs.first,
+                    theirs.request,
                     f"its list must not hold a row with {key} {created.id}",
                 ),
             )

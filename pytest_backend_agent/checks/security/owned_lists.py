@@ -130,14 +130,15 @@ def _total(response: httpx.Response) -> int | None:
 
 @dataclass
 class Scan:
-    """What reading a list found: the resource or not, whether every row was read, and the first request."""
+    """What reading a list found: the resource or not, whether every row was read, and the request to show (the
+    page that held the resource, else the first page)."""
 
     found: bool
     complete: bool
     status: int
     pages: int
     rows: int
-    first: Prepared
+    request: Prepared
     problem: str = ""
 
     def describe(self) -> str:
@@ -149,6 +150,11 @@ class Scan:
         return f"{where} ({read})"
 
 
+def _page(base: Prepared, params: dict[str, Any]) -> Prepared:
+    """``base`` (a GET of the list) asking for the page ``params`` name."""
+    return Prepared(base.method, base.path, params, base.headers, None, None, base.role, [], base.credential_var)
+
+
 def scan(
     send: Callable[[Prepared], httpx.Response],
     base: Prepared,
@@ -157,14 +163,9 @@ def scan(
 ) -> Scan:
     """Read the list ``base`` asks for, page by page, until ``wanted(rows)`` or the rows run out."""
     seen = 0
-    first = Prepared(base.method, base.path, paging.params(0, 0), base.headers, None, None, base.role)
-    first.credential_var = base.credential_var
+    first = _page(base, paging.params(0, 0))
     for index in range(MAX_PAGES):
-        request = (
-            first
-            if index == 0
-            else Prepared(base.method, base.path, paging.params(index, seen), base.headers, None, None, base.role)
-        )
+        request = first if index == 0 else _page(base, paging.params(index, seen))
         response = send(request)
         status = response.status_code
         if not 200 <= status < 300:
@@ -173,7 +174,7 @@ def scan(
         if rows is None:
             return Scan(False, False, status, index + 1, seen, first, "the answer holds no list of rows")
         if wanted(rows):
-            return Scan(True, True, status, index + 1, seen + len(rows), first)
+            return Scan(True, True, status, index + 1, seen + len(rows), request)
         seen += len(rows)
         total = _total(response)
         if not rows or (total is not None and seen >= total):
