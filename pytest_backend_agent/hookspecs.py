@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 __all__ = [
     "pytest_backend_auth_headers",
     "pytest_backend_expired_auth_headers",
+    "pytest_backend_other_auth_headers",
     "pytest_backend_reset_state",
     "pytest_backend_seed",
 ]
@@ -42,11 +43,23 @@ def pytest_backend_expired_auth_headers(role: str, backend: Backend, config: pyt
     """
 
 
+@pytest.hookspec(firstresult=True)
+def pytest_backend_other_auth_headers(role: str, backend: Backend, config: pytest.Config) -> dict[str, str] | None:
+    """Return headers of a SECOND identity of ``role``, another user than ``pytest_backend_auth_headers``'s, or None.
+
+    ``security.object_access`` creates a resource as the first identity and calls it as this one, on every endpoint
+    the packet marks ``owner_scoped``: one caller must not reach what another caller of the same role created.
+    Without this hook (or ``BACKEND_AGENT_OTHER_TOKEN_<ROLE>``) those items are not verified. Values are treated
+    as secrets.
+    """
+
+
 @pytest.hookspec
 def pytest_backend_reset_state(backend: Backend, config: pytest.Config, operation: str) -> None:
     """Bring the backend's data back to a known state before the gate fuzzes ``operation`` (``METHOD /path``).
 
-    Called before each fuzz item when a conftest implements it, e.g. to truncate tables of a throw-away database
+    Called before each fuzz item and each ``security.object_access`` item (``operation`` is then
+    ``object_access[METHOD /path]``) when a conftest implements it, e.g. to truncate tables of a throw-away database
     or re-create the users whose credentials the gate uses. Fuzzing creates, changes and deletes data.
     """
 

@@ -22,8 +22,8 @@ import pytest
 _MARKER = "BOOKSHELF_TEST_ENV_SET_BY"
 
 
-def _prepare_environment() -> dict[str, dict[str, str]]:
-    """Fill in missing ``BOOKSHELF_*`` variables and return the bootstrap users by role.
+def _prepare_environment() -> list[dict[str, str]]:
+    """Fill in missing ``BOOKSHELF_*`` variables and return the configured bootstrap users.
 
     Values set explicitly by the user are kept (``setdefault``). Values that a parent
     pytest process invented (xdist workers inherit the controller's environment) are
@@ -34,8 +34,8 @@ def _prepare_environment() -> dict[str, dict[str, str]]:
         for name in filter(None, names.split(",")):
             os.environ.pop(name, None)
     users = [
-        {"email": f"{role}@bookshelf.test", "password": secrets.token_urlsafe(16), "role": role}
-        for role in ("member", "librarian")
+        {"email": f"{name}@bookshelf.test", "password": secrets.token_urlsafe(16), "role": role}
+        for name, role in (("member", "member"), ("librarian", "librarian"), ("member2", "member"))
     ]
     defaults = {
         "BOOKSHELF_DATABASE_URL": lambda: (
@@ -48,18 +48,25 @@ def _prepare_environment() -> dict[str, dict[str, str]]:
     for name in set_here:
         os.environ.setdefault(name, defaults[name]())
     os.environ[_MARKER] = f"{os.getpid()}:{','.join(set_here)}"
-    configured = json.loads(os.environ["BOOKSHELF_BOOTSTRAP_USERS"])
-    # The first configured account of each role is the one the tests log in with.
-    return {user["role"]: dict(user) for user in reversed(configured)}
+    return [dict(user) for user in json.loads(os.environ["BOOKSHELF_BOOTSTRAP_USERS"])]
 
 
-BOOTSTRAP: dict[str, dict[str, str]] = _prepare_environment()
+def _nth_per_role(users: list[dict[str, str]], n: int) -> dict[str, dict[str, str]]:
+    """The ``n``-th configured account (0-based) of each role that has one."""
+    by_role: dict[str, list[dict[str, str]]] = {}
+    for user in users:
+        by_role.setdefault(user["role"], []).append(user)
+    return {role: accounts[n] for role, accounts in by_role.items() if len(accounts) > n}
 
 
-@pytest.hookimpl(optionalhook=True)
-def pytest_backend_auth_headers(role: str, backend: Any) -> dict[str, str] | None:
-    """Log in as the bootstrap user for ``role`` and return its Authorization header."""
-    user = BOOTSTRAP.get(role)
+_ACCOUNTS = _prepare_environment()
+# The first configured account of each role is the one the tests log in with; a second
+# one of the same role (member2) is the other caller the gate's object_access check uses.
+BOOTSTRAP: dict[str, dict[str, str]] = _nth_per_role(_ACCOUNTS, 0)
+SECOND: dict[str, dict[str, str]] = _nth_per_role(_ACCOUNTS, 1)
+
+
+def _log_in(backend: Any, user: dict[str, str] | None) -> dict[str, str] | None:
     if user is None:
         return None
     response = backend.request(
@@ -69,6 +76,18 @@ def pytest_backend_auth_headers(role: str, backend: Any) -> dict[str, str] | Non
     )
     response.raise_for_status()
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_backend_auth_headers(role: str, backend: Any) -> dict[str, str] | None:
+    """Log in as the bootstrap user for ``role`` and return its Authorization header."""
+    return _log_in(backend, BOOTSTRAP.get(role))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_backend_other_auth_headers(role: str, backend: Any) -> dict[str, str] | None:
+    """Log in as a second bootstrap user of ``role`` (another caller of the same role)."""
+    return _log_in(backend, SECOND.get(role))
 
 
 @pytest.hookimpl(optionalhook=True)

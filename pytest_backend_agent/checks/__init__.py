@@ -83,6 +83,7 @@ FAMILIES: tuple[Family, ...] = (
             "security.http_timeouts",
             "security.authn",
             "security.rbac",
+            "security.object_access",
             "security.cors",
             "security.headers",
             "security.leakage",

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from pytest_backend_agent.packet.load import LoadedPacket
     from pytest_backend_agent.settings import Settings
 
-__all__ = ["Credentials", "GateContext", "role_env_var"]
+__all__ = ["Credentials", "GateContext", "other_role_env_var", "role_env_var"]
 
 _UNSET = object()
 
@@ -30,6 +30,11 @@ _UNSET = object()
 def role_env_var(role: str) -> str:
     """``librarian`` -> ``BACKEND_AGENT_TOKEN_LIBRARIAN`` (other characters become ``_``)."""
     return "BACKEND_AGENT_TOKEN_" + re.sub(r"[^A-Za-z0-9]", "_", role).upper()
+
+
+def other_role_env_var(role: str) -> str:
+    """``member`` -> ``BACKEND_AGENT_OTHER_TOKEN_MEMBER``: a second identity of the role, for object access."""
+    return "BACKEND_AGENT_OTHER_" + role_env_var(role).removeprefix("BACKEND_AGENT_")
 
 
 class Credentials:
@@ -40,6 +45,10 @@ class Credentials:
         self._cache: dict[str, dict[str, str] | None] = {}
         self.problems: dict[str, str] = {}
         self.sources: dict[str, str] = {}
+        self._other: dict[str, dict[str, str] | None] = {}
+        self.other_problems: dict[str, str] = {}
+        """Why a role has no second identity (``other``)."""
+        self.other_sources: dict[str, str] = {}
 
     def fresh(self, role: str) -> dict[str, str] | None:
         """Headers for ``role`` fetched anew (fuzzing may have changed or removed the user behind the old ones)."""
@@ -84,6 +93,49 @@ class Credentials:
         """How a reproduction refers to this role's credentials without printing them."""
         source = self.sources.get(role, "")
         return source if source.startswith("$") else f"${role_env_var(role)}"
+
+    def other(self, role: str, *, fresh: bool = False) -> dict[str, str] | None:
+        """Headers of a second identity of ``role`` (another user of the same role), or None (why: ``other_problems``).
+
+        From the ``pytest_backend_other_auth_headers`` hook first, then ``BACKEND_AGENT_OTHER_TOKEN_<ROLE>``, then
+        ``BACKEND_AGENT_OTHER_TOKEN``; cached like :meth:`headers` unless ``fresh``.
+        """
+        if fresh or role not in self._other:
+            self._other[role] = self._lookup_other(role)
+        return self._other[role]
+
+    def _lookup_other(self, role: str) -> dict[str, str] | None:
+        context = self._context
+        hook: Any = context.config.hook
+        try:
+            headers = hook.pytest_backend_other_auth_headers(role=role, backend=context.backend, config=context.config)
+        except Exception as error:
+            self.other_problems[role] = context.redact(
+                f"the pytest_backend_other_auth_headers hook raised {type(error).__name__} for role {role!r}: {error}"
+            )
+            return None
+        if headers:
+            headers = {str(k): str(v) for k, v in dict(headers).items()}
+            context.redactor.add_headers(headers)
+            self.other_sources[role] = "pytest_backend_other_auth_headers hook"
+            return headers
+        for name in (other_role_env_var(role), "BACKEND_AGENT_OTHER_TOKEN"):
+            token = os.environ.get(name, "").strip()
+            if token:
+                headers = {"Authorization": token if " " in token else f"Bearer {token}"}
+                context.redactor.add_headers(headers)
+                self.other_sources[role] = f"${name}"
+                return headers
+        self.other_problems[role] = (
+            f"no second identity of role {role!r}: implement pytest_backend_other_auth_headers(role, backend) in "
+            f"conftest.py (another user of the same role) or set {other_role_env_var(role)}"
+        )
+        return None
+
+    def other_placeholder(self, role: str) -> str:
+        """How a reproduction refers to the second identity's credentials without printing them."""
+        source = self.other_sources.get(role, "")
+        return source if source.startswith("$") else f"${other_role_env_var(role)}"
 
 
 class GateContext:

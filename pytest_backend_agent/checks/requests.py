@@ -22,7 +22,7 @@ from pytest_backend_agent.packet.model import Endpoint, normalize_path
 if TYPE_CHECKING:
     from pytest_backend_agent.checks.context import GateContext
 
-__all__ = ["Candidate", "Prepared", "RequestFormer", "Unformable", "curl_command"]
+__all__ = ["Candidate", "Created", "Prepared", "RequestFormer", "Unformable", "curl_command"]
 
 _PARAM = re.compile(r"\{([^}/]+)\}")
 DEFAULT_ROLE = "default"
@@ -56,6 +56,17 @@ class Prepared:
     media_type: str | None
     role: str | None
     notes: list[str] = field(default_factory=list)
+    credential_var: str | None = None
+    """The variable a reproduction names for the credentials (default: the role's, ``$BACKEND_AGENT_TOKEN_<ROLE>``)."""
+
+
+@dataclass(frozen=True)
+class Created:
+    """A resource the gate created: its id, the request that created it and the answer's JSON (None if not JSON)."""
+
+    id: Any
+    request: Prepared
+    body: Any
 
 
 def curl_command(context: GateContext, request: Prepared) -> str:
@@ -68,7 +79,7 @@ def curl_command(context: GateContext, request: Prepared) -> str:
     parts = ["curl", "-i", "-X", request.method, shlex.quote(url)]
     for name, value in request.headers.items():
         if name.lower() == "authorization" and request.role:
-            placeholder = context.credentials.env_placeholder(request.role)
+            placeholder = request.credential_var or context.credentials.env_placeholder(request.role)
             if " " in os.environ.get(placeholder.lstrip("$"), ""):
                 parts += ["-H", f'"{name}: {placeholder}"']  # the variable holds the scheme as well
             else:
@@ -245,11 +256,18 @@ class RequestFormer:
         *,
         create_prerequisites: bool = True,
         depth: int = 0,
+        headers: dict[str, str] | None = None,
+        path: str | None = None,
     ) -> Prepared:
-        """Turn generated data into a concrete request, creating referenced resources first."""
+        """Turn generated data into a concrete request, creating referenced resources first.
+
+        ``headers`` authenticate instead of ``role``'s own (another identity of the role); ``path`` is a concrete
+        path sent as it is (its parameters are neither generated nor created).
+        """
         notes: list[str] = []
-        path = endpoint.path
-        for name in _PARAM.findall(endpoint.path):
+        concrete = path
+        path = endpoint.path if concrete is None else concrete
+        for name in _PARAM.findall(endpoint.path) if concrete is None else []:
             value: Any = candidate.path_parameters.get(name, 1)
             if create_prerequisites:
                 collection = path.split("{" + name + "}", 1)[0].rstrip("/")
@@ -266,9 +284,13 @@ class RequestFormer:
                     created = self._create_for_stem(match.group(1).lower(), depth, notes)
                     if created is not None:
                         body[key] = created
-        headers = dict(candidate.headers)
-        headers.update(self.auth_headers(role))
-        return Prepared(endpoint.method, path, dict(candidate.query), headers, body, candidate.media_type, role, notes)
+        sent = dict(candidate.headers)
+        sent.update(self.auth_headers(role) if headers is None else headers)
+        return Prepared(endpoint.method, path, dict(candidate.query), sent, body, candidate.media_type, role, notes)
+
+    def creator(self, collection: str) -> Endpoint | None:
+        """The packet's ``POST`` endpoint on ``collection`` (parameter names ignored), or None."""
+        return self._creator(collection)
 
     def _creator(self, collection: str) -> Endpoint | None:
         template = normalize_path(collection)
@@ -288,6 +310,35 @@ class RequestFormer:
     def create(self, collection: str, notes: list[str] | None = None) -> Any:
         """Create one resource in ``collection`` through the packet's ``POST collection``; its id, or None."""
         return self._create_in(collection, 0, notes if notes is not None else [])
+
+    def create_as(self, collection: str, role: str | None, headers: dict[str, str]) -> Created:
+        """Create one resource in ``collection`` as exactly the identity ``headers`` (of ``role``).
+
+        Unlike :meth:`create`, no other role is tried: the resource must belong to that caller. Prerequisites the
+        request names (``{book_id}``, ``"book_id"``) are created as usual, with the roles' own credentials.
+        Raises :class:`Unformable` saying why when nothing was created.
+        """
+        creator = self._creator(collection)
+        if creator is None:
+            raise Unformable(f"the packet has no POST {collection} to create one with")
+        stem = collection.rstrip("/").rsplit("/", 1)[-1].rstrip("s")
+        last = "no request could be formed"
+        for candidate in self._for_creation(creator):
+            prepared = self.prepare(creator, candidate, role, headers=headers)
+            response = self.send(prepared)
+            last = f"{creator.key} answered {response.status_code}"
+            if 200 <= response.status_code < 300:
+                created = _extract_id(response, stem)
+                if created is not None:
+                    try:
+                        body = response.json()
+                    except ValueError:
+                        body = None
+                    return Created(created, prepared, body)
+                last += " without an id (in the JSON body or a Location header)"
+            if response.status_code in (401, 403, 429):
+                break
+        raise Unformable(f"nothing was created: {last}")
 
     def _create_in(self, collection: str, depth: int, notes: list[str]) -> Any:
         creator = self._creator(collection)

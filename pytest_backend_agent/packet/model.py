@@ -74,6 +74,11 @@ class Endpoint(_Open):
         default=None, ge=100, le=599, description="Status of a successful call; when absent any 2xx is accepted"
     )
     paginated: bool = F(default=False, description="Whether it returns a page of a collection")
+    owner_scoped: bool = F(
+        default=False,
+        description="Each caller reaches only the resources it created: a single-resource operation answers "
+        "403/404 to another caller of the same role; a collection GET lists only the caller's own",
+    )
 
     @property
     def key(self) -> str:

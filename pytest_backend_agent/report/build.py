@@ -226,6 +226,10 @@ def _authentication(facts: RunFacts) -> str:
 
 def _authorization(facts: RunFacts) -> str:
     rbac = _by_check(facts.outcomes, "security.rbac")
+    owned = _by_check(facts.outcomes, "security.object_access")
+    failed = [o for o in [*rbac.values(), *owned.values()] if o.status is CheckStatus.FAILED]
+    if failed:
+        return "not enforced: " + "; ".join(f"{o.target}: {o.summary}" for o in failed)
     if not rbac:
         auth = _by_check(facts.outcomes, "contract.auth")
         admitted = sum(len(o.observations.get("admitted", [])) for o in auth.values())
@@ -233,16 +237,24 @@ def _authorization(facts: RunFacts) -> str:
             f"not verified: allowed roles were admitted {admitted} time(s); refusal of roles the packet excludes "
             "was not probed"
         )
-    failed = [o for o in rbac.values() if o.status is CheckStatus.FAILED]
-    if failed:
-        return "not enforced: " + "; ".join(f"{o.target}: {o.summary}" for o in failed)
     passed = [o for o in rbac.values() if o.status is CheckStatus.PASSED]
     if not passed:
         return "not verified: " + next(iter(rbac.values())).summary
     refused = sum(1 for o in passed for v in o.observations.get("roles", {}).values() if v in (403, 404))
     return (
         f"role-based: every role of the packet tried on {len(passed)} of {len(rbac)} endpoint(s) with roles; "
-        f"listed roles admitted, unlisted roles refused ({refused} refusal(s) observed)"
+        f"listed roles admitted, unlisted roles refused ({refused} refusal(s) observed)" + _object_level(owned)
+    )
+
+
+def _object_level(owned: dict[str, CheckOutcome]) -> str:
+    """What ``security.object_access`` saw on the packet's ``owner_scoped`` endpoints (none: nothing to add)."""
+    if not owned:
+        return ""
+    kept = sum(1 for o in owned.values() if o.status is CheckStatus.PASSED)
+    return (
+        f"; object-level: a second caller of the same role kept from the first one's resources on {kept} of "
+        f"{len(owned)} owner-scoped endpoint(s)"
     )
 
 

@@ -35,7 +35,7 @@ def test_bookshelf_passes_the_gate(pytester: pytest.Pytester, bookshelf: Path) -
             "fuzz*8*0*0",
             "performance*11*0*0",
             "quality*6*0*0",
-            "security*21*0*0",
+            "security*22*0*0",
             "gate PASSED*",
         ]
     )
@@ -45,6 +45,8 @@ def test_bookshelf_passes_the_gate(pytester: pytest.Pytester, bookshelf: Path) -
     assert gate["verdict"] == "passed"
     assert [f for f in gate["findings"] if f["severity"] == "error"] == []
     assert gate["findings"] == []
+    owned = next(c for c in gate["checks"] if c["nodeid"] == "backend-gate::object_access[GET /api/v1/loans]")
+    assert owned["status"] == "passed", owned  # a second member's list never shows the first member's loan
     assert report["known_issues"] == []
     assert len(report["api_endpoints_implemented"]) == 7
     assert {m["name"] for m in report["data_models_created"]} == {"User", "Book", "Loan"}
@@ -54,6 +56,7 @@ def test_bookshelf_passes_the_gate(pytester: pytest.Pytester, bookshelf: Path) -
     assert report["security_measures"]["authentication"] == "JWT"
     assert report["security_measures"]["rate_limiting"] == "implemented"
     assert report["security_measures"]["authorization"].startswith("role-based")
+    assert report["security_measures"]["authorization"].endswith("on 1 of 1 owner-scoped endpoint(s)")
     assert {d["name"] for d in report["dependencies_added"]} >= {"fastapi", "sqlalchemy", "alembic"}
     assert (bookshelf / "ARTIFACTS" / "system" / "stage-completion-signal.json").is_file()
     checked = cli("validate-report", "ARTIFACTS/backend-engineer/backend-implementation-report.json", cwd=bookshelf)
@@ -101,8 +104,8 @@ def test_bookshelf_under_xdist_gives_the_same_verdict(pytester: pytest.Pytester,
     report = read_report(bookshelf)
     validate_report(report)
     assert report["gate"]["verdict"] == "passed"
-    assert len(report["gate"]["checks"]) == 71
-    assert len({c["nodeid"] for c in report["gate"]["checks"]}) == 71
+    assert len(report["gate"]["checks"]) == 72
+    assert len({c["nodeid"] for c in report["gate"]["checks"]}) == 72
     assert {c["nodeid"]: c["status"] for c in report["gate"]["checks"] if c["family"] == "quality"} == {
         "backend-gate::ruff[bookshelf]": "passed",
         "backend-gate::format[bookshelf]": "passed",

@@ -2,8 +2,9 @@
 
 Static: ``security-static[bandit]``, ``security-static[secrets]``, ``security-static[password-hashing]``,
 ``security-static[http-timeouts]``. Live: ``authn[METHOD /path]`` per protected endpoint, ``rbac[METHOD /path]``
-per endpoint that lists roles, then ``cors[preflight]``, ``headers[response]``, ``leakage[errors]``,
-``injection[inputs]`` and, last, ``rate-limit[burst]``.
+per endpoint that lists roles, ``object_access[METHOD /path]`` per endpoint the packet marks ``owner_scoped``, then
+``cors[preflight]``, ``headers[response]``, ``leakage[errors]``, ``injection[inputs]`` and, last,
+``rate-limit[burst]``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def _per_endpoint(
 def security_checks(packet: Packet, settings: Settings) -> list[CheckSpec]:
     """The security items for ``packet``, in a stable order (the rate-limit burst last)."""
     from pytest_backend_agent.checks.security.authn import check_authn
+    from pytest_backend_agent.checks.security.object_access import applies, check_object_access
     from pytest_backend_agent.checks.security.rbac import check_rbac
 
     specs = [
@@ -52,6 +54,9 @@ def security_checks(packet: Packet, settings: Settings) -> list[CheckSpec]:
     for endpoint in packet.api.endpoints:
         if endpoint.authentication_required and endpoint.roles:
             specs.append(_per_endpoint("security.rbac", "rbac", endpoint, check_rbac))
+    for endpoint in packet.api.endpoints:
+        if applies(endpoint):
+            specs.append(_per_endpoint("security.object_access", "object_access", endpoint, check_object_access))
     for check, name, target, run in _per_backend():
         specs.append(CheckSpec(check=check, family=FAMILY, name=name, target=target, run=run))
     return specs
