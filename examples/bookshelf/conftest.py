@@ -121,10 +121,11 @@ def credentials() -> dict[str, dict[str, str]]:
 
 @pytest.fixture(scope="session")
 def api_client() -> Iterator[Any]:
-    """A TestClient on an app configured from the environment like the module-level one, limiter off.
+    """A TestClient on an app configured from the environment like the module-level one.
 
-    The module-level ``bookshelf.main:app`` keeps its 60/60 limiter: that is the app the gate checks. All
-    requests of this TestClient come from one address, so the project's own tests switch the limiter off.
+    The limiter is off here. The module-level ``bookshelf.main:app`` keeps its 60/60 limiter: that
+    is the app the gate checks. All requests of this TestClient come from one address, so the
+    project's own tests switch the limiter off.
     """
     from dataclasses import replace
 
