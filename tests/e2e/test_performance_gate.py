@@ -149,7 +149,7 @@ def test_over_http_n_plus_one_is_not_verified_and_latency_still_measured(
     assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()[-3000:]
     for check in _checks(report, "performance.n_plus_one").values():
         assert check["status"] == "not verified"
-        assert check["summary"].startswith("not verified: statement counting needs the app in-process")
+        assert check["summary"].startswith("statement counting needs the app in-process")
     latency = _checks(report, "performance.latency")
     assert latency["GET /api/authors/{author_id}"]["status"] == "failed"
     assert latency["GET /api/authors"]["status"] == "passed"

@@ -90,7 +90,7 @@ def check_latency(context: GateContext, endpoint: Endpoint) -> CheckOutcome:
             CHECK,
             key,
             CheckStatus.NOT_VERIFIED,
-            f"not verified: no request to {key} got an answer in this run ({note})",
+            f"no request to {key} got an answer in this run ({note})",
         )
     p50, p95, slowest = percentile(samples, 0.5), percentile(samples, 0.95), max(samples)
     figures = f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {slowest:.1f} ms over {len(samples)} requests"
@@ -127,7 +127,7 @@ def check_latency(context: GateContext, endpoint: Endpoint) -> CheckOutcome:
             CHECK,
             key,
             CheckStatus.NOT_VERIFIED,
-            f"not verified: {figures}, over the budget of {budget:g} ms, but {len(samples)} request(s) are too few "
+            f"{figures}, over the budget of {budget:g} ms, but {len(samples)} request(s) are too few "
             f"for a p95 (at least {MIN_SAMPLES} needed)",
             evidence=evidence,
             **observations,

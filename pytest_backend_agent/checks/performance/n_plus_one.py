@@ -57,7 +57,7 @@ def check_n_plus_one(context: GateContext, endpoint: Endpoint) -> CheckOutcome:
             CHECK,
             key,
             CheckStatus.NOT_VERIFIED,
-            "not verified: statement counting needs the app in-process (--backend-app); over HTTP the gate cannot "
+            "statement counting needs the app in-process (--backend-app); over HTTP the gate cannot "
             "see the SQL the server runs",
         )
     try:
@@ -65,13 +65,13 @@ def check_n_plus_one(context: GateContext, endpoint: Endpoint) -> CheckOutcome:
         with count_statements() as counter:
             return _judge(context, endpoint, target, counter)
     except Unlistable as error:
-        return outcome(CHECK, key, CheckStatus.NOT_VERIFIED, f"not verified: {error}")
+        return outcome(CHECK, key, CheckStatus.NOT_VERIFIED, f"{error}")
     except ImportError:
         return outcome(
             CHECK,
             key,
             CheckStatus.NOT_VERIFIED,
-            "not verified: SQLAlchemy is not installed, and only SQLAlchemy statements can be counted",
+            "SQLAlchemy is not installed, and only SQLAlchemy statements can be counted",
         )
 
 
@@ -84,7 +84,7 @@ def _judge(context: GateContext, endpoint: Endpoint, target: ListTarget, counter
             CHECK,
             key,
             CheckStatus.NOT_VERIFIED,
-            f"not verified: GET {endpoint.path} answered {probe.status_code} as {target.role or 'anonymous'}",
+            f"GET {endpoint.path} answered {probe.status_code} as {target.role or 'anonymous'}",
         )
     if items_of(probe) is None:
         if endpoint.paginated:
@@ -92,7 +92,7 @@ def _judge(context: GateContext, endpoint: Endpoint, target: ListTarget, counter
                 CHECK,
                 key,
                 CheckStatus.NOT_VERIFIED,
-                "not verified: the answer holds no list of items (an array, or a page with items/data/results)",
+                "the answer holds no list of items (an array, or a page with items/data/results)",
             )
         return outcome(CHECK, key, CheckStatus.PASSED, "not a list endpoint: its answer holds no list of items")
     populate(context, target, FIRST_ROWS)
@@ -103,7 +103,7 @@ def _judge(context: GateContext, endpoint: Endpoint, target: ListTarget, counter
             CHECK,
             key,
             CheckStatus.NOT_VERIFIED,
-            f"not verified: GET {endpoint.path} answered {first.status_code} without a list after the gate added rows",
+            f"GET {endpoint.path} answered {first.status_code} without a list after the gate added rows",
         )
     populate(context, target, MORE_ROWS)
     second, rows_2, counts_2 = _measure(context, target, counter, params)
@@ -123,7 +123,7 @@ def _judge(context: GateContext, endpoint: Endpoint, target: ListTarget, counter
             CHECK,
             key,
             CheckStatus.NOT_VERIFIED,
-            f"not verified: the list showed {n1} then {n2} row(s) although the gate added rows (a full page, or "
+            f"the list showed {n1} then {n2} row(s) although the gate added rows (a full page, or "
             "rows the caller cannot see), so growth with the rows cannot be told",
             evidence=evidence,
             **observations,
@@ -133,8 +133,7 @@ def _judge(context: GateContext, endpoint: Endpoint, target: ListTarget, counter
             CHECK,
             key,
             CheckStatus.NOT_VERIFIED,
-            "not verified: no SQLAlchemy statement ran while the endpoint answered (only SQLAlchemy engines are "
-            "counted)",
+            "no SQLAlchemy statement ran while the endpoint answered (only SQLAlchemy engines are counted)",
             evidence=evidence,
             **observations,
         )

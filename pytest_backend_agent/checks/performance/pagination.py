@@ -78,7 +78,7 @@ def check_pagination(context: GateContext, endpoint: Endpoint) -> CheckOutcome:
         limit = limit_parameter(context, endpoint)
         result = _with_limit(context, target, limit) if limit else _without_limit(context, target)
     except Unlistable as error:
-        return outcome(CHECK, key, CheckStatus.NOT_VERIFIED, f"not verified: {error}")
+        return outcome(CHECK, key, CheckStatus.NOT_VERIFIED, f"{error}")
     result.evidence += target.notes + _pool_evidence(context, target)
     return result
 
