@@ -260,11 +260,35 @@ class Judge:
                     f.title,
                     self.context.redact(f.message)[:400],
                     status,
-                    self._curl(case, target),
+                    self._reproduction(case, target, f),
                     mode,
                     phase,
                 ),
             )
+
+    def _reproduction(self, case: Any, target: Target, failure: Any) -> str:
+        """The request that shows ``failure``. For ignored auth that is Schemathesis' probe, not the case: the same
+        request without the gate's credentials, or with the invalid credential the probe sent."""
+        scenario = str(getattr(failure, "scenario", ""))
+        if _check_of(failure) != "ignored_auth" or scenario not in ("no_auth", "invalid_auth") or target.role is None:
+            return self._curl(case, target)
+        from schemathesis.core.parameters import ParameterLocation
+        from schemathesis.specs.openapi._auth_retry import get_security_parameters, remove_auth, set_auth_for_case
+
+        parameters = get_security_parameters(case.operation)
+        probe = remove_auth(case, parameters)
+        ours = {name.lower() for name in target.headers}
+        for name in [name for name in probe.headers or {} if name.lower() in ours]:
+            del probe.headers[name]
+        invalid: dict[str, str] = {}
+        if scenario == "invalid_auth" and parameters:
+            set_auth_for_case(probe, parameters[0])
+            if parameters[0].location == ParameterLocation.HEADER:
+                invalid[parameters[0].name] = str(probe.headers[parameters[0].name])
+        curl = self._curl(probe, Target(target.endpoint, None, {}, target.success_status))
+        for name, value in invalid.items():  # a made-up credential, not a secret: shown so the paste reproduces it
+            curl = curl.replace(f"'{name}: [Filtered]'", f"'{name}: {value}'")
+        return curl
 
     def _router_refused(self, case: Any, target: Target, response: httpx.Response) -> bool:
         """Whether ``response`` is the backend's stable "no such route" answer: an invalid path parameter (``0.5``

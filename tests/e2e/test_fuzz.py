@@ -113,6 +113,49 @@ def test_printed_curl_reproduces_against_the_live_server(pytester: pytest.Pytest
     assert answer.stdout == "500"
 
 
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_ignored_auth_reproduction_is_the_request_without_credentials(
+    pytester: pytest.Pytester, gate_project: GateProject
+) -> None:
+    from pytest_backend_agent.backend.live import free_port, wait_until_answering
+
+    root = gate_project("auth_ignored", ini={**FUZZ, "backend_app": ""})
+    port = free_port()
+    server = subprocess.Popen(  # noqa: S603 - our own fixture server on loopback
+        [sys.executable, "-m", "uvicorn", "library_app.main:app", "--port", str(port), "--log-level", "critical"],
+        cwd=root,
+    )
+    try:
+        assert wait_until_answering(f"http://127.0.0.1:{port}/", time.monotonic() + 20, server)
+        pytester.runpytest_subprocess("--backend-report", f"--backend-url=http://127.0.0.1:{port}", "-k", "fuzz")
+        findings = [f for f in read_report(root)["gate"]["findings"] if f["title"].startswith("ignored_auth")]
+        assert findings
+        answers = []
+        for finding in findings:
+            # what Schemathesis' probe sent: no credential at all, or its made-up invalid one; never the gate's
+            assert "$BACKEND_AGENT_TOKEN_" not in finding["reproduction"]
+            env = {k: v for k, v in os.environ.items() if not k.startswith("BACKEND_AGENT_TOKEN")}
+            answers.append(
+                subprocess.run(  # noqa: S602 - the reproduction is a shell command by design
+                    finding["reproduction"] + " -s -o /dev/null -w '%{http_code}'",
+                    shell=True,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                    check=False,
+                ).stdout
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    # replayed after the gate's run, a create may now conflict (409) and a delete find nothing (404); what matters
+    # is that the server answered without asking for credentials
+    assert answers
+    assert all(answer not in ("401", "403", "000", "") for answer in answers), answers
+    assert any(answer.startswith("2") for answer in answers), answers
+
+
 def test_xdist_spreads_operations_and_finds_the_same(pytester: pytest.Pytester, gate_project: GateProject) -> None:
     root = gate_project("server_error", ini=FUZZ)
 
