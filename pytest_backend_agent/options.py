@@ -6,11 +6,13 @@ imported when pytest starts, so it uses pytest and the standard library only.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pytest
 
 __all__ = [
+    "DEFAULT_LOGIN",
     "DEFAULT_PACKET",
     "DEFAULT_QUALITY",
     "DEFAULT_REPORT",
@@ -20,6 +22,7 @@ __all__ = [
     "Option",
     "add_options",
     "gate_requested",
+    "parse_login_style",
 ]
 
 DEFAULT_REPORT = "ARTIFACTS/backend-engineer/backend-implementation-report.json"
@@ -27,6 +30,8 @@ DEFAULT_PACKET = "ARTIFACTS/system-architect/architecture-handover-packet.json"
 DEFAULT_SIGNAL = "ARTIFACTS/system/stage-completion-signal.json"
 QUALITY_TOOLS = ("ruff", "format", "mypy")
 DEFAULT_QUALITY = ",".join(QUALITY_TOOLS)
+DEFAULT_LOGIN = "json:email"
+_LOGIN_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("command", "a command that starts the backend on the free loopback port in $PORT (and {port})", "CMD"),
     Option("allow_remote", "allow --backend-url to name a host that is not loopback", flag=True),
     Option("openapi", "where the backend serves its OpenAPI document (default: try /openapi.json)", "PATH"),
+    Option(
+        "login",
+        "how the gate logs in at the packet's token_endpoint with $BACKEND_AGENT_USER_<ROLE> and "
+        "$BACKEND_AGENT_PASSWORD_<ROLE>: json:email, json:username (any JSON field), or form (OAuth2 password "
+        "flow) (default: json:email)",
+        "STYLE",
+    ),
     Option(
         "signal",
         f"where the stage-completion signal is written when the gate passes (default: {DEFAULT_SIGNAL})",
@@ -155,6 +167,19 @@ OPTIONS: tuple[Option, ...] = (
         "REF",
     ),
 )
+
+
+def parse_login_style(value: str) -> str | None:
+    """``--backend-login`` normalised, ``json:FIELD`` or ``form`` (bare ``json``: ``json:email``); None if invalid."""
+    value = value.strip()
+    if value.lower() == "form":
+        return "form"
+    kind, sep, field = value.partition(":")
+    if kind.lower() != "json":
+        return None
+    if not sep:
+        return DEFAULT_LOGIN
+    return f"json:{field}" if _LOGIN_FIELD.match(field) else None
 
 
 def gate_requested(config: pytest.Config, namespace: object | None = None) -> bool:

@@ -20,12 +20,14 @@ import pytest
 
 from pytest_backend_agent.errors import GateUsageError
 from pytest_backend_agent.options import (
+    DEFAULT_LOGIN,
     DEFAULT_PACKET,
     DEFAULT_QUALITY,
     DEFAULT_REPORT,
     DEFAULT_SIGNAL,
     QUALITY_TOOLS,
     gate_requested,
+    parse_login_style,
 )
 
 __all__ = [
@@ -75,6 +77,8 @@ class Settings:
     quality_enabled: bool = True
     bandit_severity: str = "medium"
     bandit_confidence: str = "medium"
+    login: str = "json:email"
+    """How the gate logs in from ``BACKEND_AGENT_USER_<ROLE>``: ``json:FIELD`` or ``form`` (``--backend-login``)."""
     sarif_path: Path | None = None
     verify_path: Path | None = None
     """A submitted report whose claims the gate checks (``--backend-verify``); None when not verifying."""
@@ -389,6 +393,7 @@ def resolve_settings(config: pytest.Config) -> Settings:
         command=command,
         allow_remote=allow_remote,
         openapi_path=openapi,
+        login=_login(resolver),
         startup_timeout=resolver.seconds("startup_timeout", 30.0),
         request_timeout=resolver.seconds("request_timeout", 10.0),
         fuzz_examples=_count(resolver, "fuzz_examples", 25),
@@ -416,6 +421,22 @@ def resolve_settings(config: pytest.Config) -> Settings:
         baseline_update=baseline_update,
         fail_on_severity=fail_on_severity,
     )
+
+
+def _login(resolver: _Resolver) -> str:
+    """The login body's shape: ``json:FIELD`` (default ``json:email``) or ``form``."""
+    value, _ = resolver.raw("login")
+    if value is None:
+        return DEFAULT_LOGIN
+    style = parse_login_style(value)
+    if style is None:
+        raise GateUsageError(
+            f"--backend-login (ini backend_login) must be json:email (the default), json:username or json:FIELD for "
+            f"another JSON field, or form (the OAuth2 password flow, application/x-www-form-urlencoded); got "
+            f"{value!r}. It names how the gate posts $BACKEND_AGENT_USER_<ROLE> and $BACKEND_AGENT_PASSWORD_<ROLE> "
+            "to the packet's api.authentication.token_endpoint."
+        )
+    return style
 
 
 def _scratch_db(resolver: _Resolver) -> str | None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_backend_agent.background import Background
+from pytest_backend_agent.checks.login import Login, login_variables
 from pytest_backend_agent.noise.apply import Acceptor
 from pytest_backend_agent.packet.routes import EndpointIndex
 from pytest_backend_agent.redact import Redactor
@@ -38,7 +39,11 @@ def other_role_env_var(role: str) -> str:
 
 
 class Credentials:
-    """Headers per role, from the conftest hook first, then the environment; cached for the session."""
+    """Headers per role: the conftest hook first, then a login with ``BACKEND_AGENT_USER_<ROLE>`` and
+    ``BACKEND_AGENT_PASSWORD_<ROLE>`` at the packet's token endpoint, then a ready token from the environment.
+
+    Cached for the session; :meth:`fresh` (and ``other(..., fresh=True)``) asks again, which logs in again.
+    """
 
     def __init__(self, context: GateContext) -> None:
         self._context = context
@@ -63,6 +68,7 @@ class Credentials:
 
     def _lookup(self, role: str) -> dict[str, str] | None:
         context = self._context
+        self.problems.pop(role, None)  # a reason from an earlier lookup no longer holds
         hook: Any = context.config.hook
         try:
             headers = hook.pytest_backend_auth_headers(role=role, backend=context.backend, config=context.config)
@@ -76,6 +82,13 @@ class Credentials:
             context.redactor.add_headers(headers)
             self.sources[role] = "pytest_backend_auth_headers hook"
             return headers
+        login = self._login(role, other=False)
+        if login is not None:
+            if login.headers is None:
+                self.problems[role] = context.redact(login.problem)
+            else:
+                self.sources[role] = login.source
+            return login.headers
         for name in (role_env_var(role), "BACKEND_AGENT_TOKEN"):
             token = os.environ.get(name, "").strip()
             if token:
@@ -84,10 +97,25 @@ class Credentials:
                 self.sources[role] = f"${name}"
                 return headers
         self.problems[role] = (
-            f"no credentials for role {role!r}: implement pytest_backend_auth_headers(role, backend) in conftest.py "
-            f"or set {role_env_var(role)} (or BACKEND_AGENT_TOKEN)"
+            f"no credentials for role {role!r}: implement pytest_backend_auth_headers(role, backend) in conftest.py, "
+            f"set {login_variables(role)} (the gate logs in at the packet's token_endpoint), or set "
+            f"{role_env_var(role)} (or BACKEND_AGENT_TOKEN)"
         )
         return None
+
+    def _login(self, role: str, *, other: bool) -> Login | None:
+        """Log in as ``role`` (its second identity when ``other``) from the environment; None when not configured."""
+        from pytest_backend_agent.checks.login import log_in
+
+        context = self._context
+        return log_in(
+            context.backend,
+            context.packet.api.authentication,
+            context.settings.login,
+            login_variables(role, other=other),
+            context.redactor.add,
+            f"{'a second identity of ' if other else ''}role {role!r}",
+        )
 
     def env_placeholder(self, role: str) -> str:
         """How a reproduction refers to this role's credentials without printing them."""
@@ -97,7 +125,8 @@ class Credentials:
     def other(self, role: str, *, fresh: bool = False) -> dict[str, str] | None:
         """Headers of a second identity of ``role`` (another user of the same role), or None (why: ``other_problems``).
 
-        From the ``pytest_backend_other_auth_headers`` hook first, then ``BACKEND_AGENT_OTHER_TOKEN_<ROLE>``, then
+        From the ``pytest_backend_other_auth_headers`` hook first, then a login with ``BACKEND_AGENT_OTHER_USER_<ROLE>``
+        and ``BACKEND_AGENT_OTHER_PASSWORD_<ROLE>``, then ``BACKEND_AGENT_OTHER_TOKEN_<ROLE>``, then
         ``BACKEND_AGENT_OTHER_TOKEN``; cached like :meth:`headers` unless ``fresh``.
         """
         if fresh or role not in self._other:
@@ -106,6 +135,7 @@ class Credentials:
 
     def _lookup_other(self, role: str) -> dict[str, str] | None:
         context = self._context
+        self.other_problems.pop(role, None)
         hook: Any = context.config.hook
         try:
             headers = hook.pytest_backend_other_auth_headers(role=role, backend=context.backend, config=context.config)
@@ -119,6 +149,13 @@ class Credentials:
             context.redactor.add_headers(headers)
             self.other_sources[role] = "pytest_backend_other_auth_headers hook"
             return headers
+        login = self._login(role, other=True)
+        if login is not None:
+            if login.headers is None:
+                self.other_problems[role] = context.redact(login.problem)
+            else:
+                self.other_sources[role] = login.source
+            return login.headers
         for name in (other_role_env_var(role), "BACKEND_AGENT_OTHER_TOKEN"):
             token = os.environ.get(name, "").strip()
             if token:
@@ -128,7 +165,8 @@ class Credentials:
                 return headers
         self.other_problems[role] = (
             f"no second identity of role {role!r}: implement pytest_backend_other_auth_headers(role, backend) in "
-            f"conftest.py (another user of the same role) or set {other_role_env_var(role)}"
+            f"conftest.py (another user of the same role), set {login_variables(role, other=True)}, or set "
+            f"{other_role_env_var(role)}"
         )
         return None
 

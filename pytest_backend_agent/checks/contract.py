@@ -214,7 +214,7 @@ def check_auth(context: GateContext, endpoint: Endpoint) -> CheckOutcome:
             if seen is not None:
                 evidence.append(
                     f"earlier, without credentials: {seen.method} {seen.path} -> {seen.status} "
-                    "(sent by the credentials hook)"
+                    "(e.g. the login for credentials)"
                 )
                 return _outcome(
                     check,
@@ -369,7 +369,9 @@ def check_status(context: GateContext, endpoint: Endpoint) -> CheckOutcome:
     statuses = ", ".join(f"{status} x{count}" for status, count in sorted(seen.items()))
     earlier = _seen_success(context, endpoint, anonymous=False)
     if earlier is not None and (expected is None or earlier.status == expected):
-        evidence.append(f"earlier: {earlier.method} {earlier.path} -> {earlier.status} (sent by the credentials hook)")
+        evidence.append(
+            f"earlier: {earlier.method} {earlier.path} -> {earlier.status} (e.g. the login for credentials)"
+        )
         return _outcome(
             check,
             endpoint,
