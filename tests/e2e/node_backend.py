@@ -1,10 +1,11 @@
 """A backend in another language: an items API on Node.js' standard library, gated over HTTP.
 
 ``node_project(defect=...)`` writes into the pytester folder ``server.js`` (from ``node_server.js`` beside this
-module), the architecture packet it is gated against, a conftest that logs in through ``POST /api/login`` with the
-users the environment names (as a Node project's conftest would), and the ini keys that start it with
-``node server.js``. The server reads its port from ``PORT`` and its users from ``ITEMS_<ROLE>_EMAIL`` and
-``ITEMS_<ROLE>_PASSWORD``, which the fixture sets to fresh random values.
+module), the architecture packet it is gated against (its ``token_endpoint`` is ``POST /api/login``) and the ini
+keys that start it with ``node server.js``; no Python file at all. The server reads its port from ``PORT`` and its
+users from ``ITEMS_<ROLE>_EMAIL`` and ``ITEMS_<ROLE>_PASSWORD``, which the fixture sets to fresh random values, and
+the gate logs in as them from ``BACKEND_AGENT_USER_<ROLE>`` and ``BACKEND_AGENT_PASSWORD_<ROLE>``, set to the same.
+``conftest=True`` adds the conftest a Node project needed before the gate could log in by itself.
 
 Defects, one at a time (``DEFECT`` in the server):
 
@@ -133,20 +134,24 @@ def login(base_url: str, role: str) -> str:
 
 @pytest.fixture
 def node_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> NodeProject:
-    """Write the Node items API with its packet, conftest and ini keys; return its folder.
+    """Write the Node items API with its packet and ini keys; return its folder.
 
     ``defect``: None (clean) or one of the module docstring's defects. ``ini``: more ini keys, or others.
+    ``conftest``: also write the conftest that logs in through the credentials hook.
     """
     require_node()
     for role, email, password in NODE_USERS:
         monkeypatch.setenv(email, f"{role}@items.test")
         monkeypatch.setenv(password, secrets.token_urlsafe(16))
+        monkeypatch.setenv(f"BACKEND_AGENT_USER_{role.upper()}", os.environ[email])
+        monkeypatch.setenv(f"BACKEND_AGENT_PASSWORD_{role.upper()}", os.environ[password])
 
-    def make(defect: str | None = None, *, ini: dict[str, str] | None = None) -> Path:
+    def make(defect: str | None = None, *, ini: dict[str, str] | None = None, conftest: bool = False) -> Path:
         root = pytester.path
         server = SERVER.read_text(encoding="utf-8").replace("__DEFECT__", json.dumps(defect or ""))
         (root / "server.js").write_text(server, encoding="utf-8")
-        (root / "conftest.py").write_text(CONFTEST)
+        if conftest:
+            (root / "conftest.py").write_text(CONFTEST)
         packet_path = root / "ARTIFACTS" / "system-architect" / "architecture-handover-packet.json"
         packet_path.parent.mkdir(parents=True, exist_ok=True)
         packet_path.write_text(json.dumps(items_packet(), indent=2))

@@ -1,13 +1,15 @@
 """Any language over HTTP: a Node.js server (standard library only) is gated like a Python one, both ways.
 
-The gate starts ``node server.js`` itself (the port in ``PORT``), logs in through ``POST /api/login`` from the
-project's conftest, and runs the contract, fuzzing (default phases), performance and security families over HTTP.
+The gate starts ``node server.js`` itself (the port in ``PORT``), logs in through the packet's ``token_endpoint``
+(``POST /api/login``) from ``BACKEND_AGENT_USER_<ROLE>`` / ``BACKEND_AGENT_PASSWORD_<ROLE>`` with no Python file in the
+project, and runs the contract, fuzzing (default phases), performance and security families over HTTP.
 The clean server gets no finding at all, so any finding on it would be a false alarm of the gate; each defect is
 named at its endpoint, and the fuzzing finding's printed ``curl`` reproduces it against a fresh server.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -37,6 +39,7 @@ def passwords() -> list[str]:
 
 def test_clean_node_server_passes_the_whole_gate(pytester: pytest.Pytester, node_project: NodeProject) -> None:
     root = node_project()
+    assert not list(root.glob("*.py"))  # no conftest: the gate logs in by itself
     result = pytester.runpytest_subprocess("--backend-report")
     # not verified: performance.n_plus_one x2 (SQL is counted in-process only), the 4 static security scanners
     result.assert_outcomes(passed=38, skipped=6)
@@ -72,6 +75,46 @@ def test_clean_node_server_passes_the_whole_gate(pytester: pytest.Pytester, node
     for secret in passwords():
         assert secret not in result.stdout.str()
         assert secret not in written
+
+
+def test_a_wrong_password_leaves_the_role_not_verified(
+    pytester: pytest.Pytester, node_project: NodeProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The editor cannot log in: what only an editor may call is not verified, naming the variable and the 401."""
+    wrong = "not-the-editors-password"
+    monkeypatch.setenv("BACKEND_AGENT_PASSWORD_EDITOR", wrong)
+    root = node_project()
+    result = pytester.runpytest_subprocess("--backend-report", "-rs", "-k", "contract and items")
+    assert result.ret == pytest.ExitCode.OK  # not verified is never a failure, and never a pass
+    report = read_report(root)
+    validate_report(report)
+    checks = checks_of(report)
+    reason = (
+        "logging in as role 'editor' failed: POST /api/login with $BACKEND_AGENT_USER_EDITOR and "
+        "$BACKEND_AGENT_PASSWORD_EDITOR answered 401 (wrong user or password?)"
+    )
+    posting = [c for c in checks.values() if c["target"] == "POST /api/items" and c["check"] != "contract.implemented"]
+    assert {c["status"] for c in posting} == {"not verified"}
+    for check in posting:  # the reason is the summary, or an evidence line under a summary of its own
+        assert reason in " ".join([check["summary"], *check["evidence"]]), check
+    listing = checks["backend-gate::auth[GET /api/items]"]
+    assert listing["status"] == "passed"  # the reader logged in
+    assert "Traceback" not in result.stdout.str()
+    result.stdout.fnmatch_lines([f"*{reason}*"])
+    for secret in [wrong, *passwords()]:
+        assert secret not in result.stdout.str()
+        assert secret not in json.dumps(report)
+
+
+def test_a_conftest_hook_is_asked_before_the_login_variables(
+    pytester: pytest.Pytester, node_project: NodeProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The conftest a Node project needed before still works, and wins: the variables' wrong password is not used."""
+    monkeypatch.setenv("BACKEND_AGENT_PASSWORD_EDITOR", "not-the-editors-password")
+    root = node_project(conftest=True)
+    result = pytester.runpytest_subprocess("--backend-report", "-k", "contract and items")
+    result.assert_outcomes(passed=9)
+    assert {c["status"] for c in checks_of(read_report(root)).values()} == {"passed"}
 
 
 @pytest.mark.parametrize(
