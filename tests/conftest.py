@@ -38,6 +38,7 @@ pytest_plugins = [
     "tests.e2e.backends",
     "tests.e2e.data_backends",
     "tests.e2e.fuzz_backends",
+    "tests.e2e.login_backends",
     "tests.e2e.node_backend",
     "tests.e2e.object_access_backends",
     "tests.e2e.security_backends",
