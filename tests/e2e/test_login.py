@@ -15,6 +15,7 @@ import pytest
 
 from tests.e2e.backends import LIBRARIAN_TOKEN, MEMBER_TOKEN, read_report, validate_report
 from tests.e2e.login_backends import LOGIN_ROLES, FormLoginProject
+from tests.e2e.test_bad_input import assert_clean_error
 
 pytestmark = pytest.mark.e2e
 
@@ -89,3 +90,13 @@ def test_a_wrong_password_is_not_verified_naming_the_variable_and_the_401(
     assert checks["backend-gate::auth[GET /api/books]"]["status"] == "passed"  # the member logged in
     assert "Traceback" not in result.stdout.str()
     assert secrets_in(root, result, wrong) == []
+
+
+def test_an_unknown_login_style_is_a_usage_error(
+    pytester: pytest.Pytester, form_login_project: FormLoginProject
+) -> None:
+    root = form_login_project(ini={"backend_login": "xml"})
+    result = pytester.runpytest("--backend-report")
+    assert_clean_error(
+        result, root, "*--backend-login (ini backend_login) must be json:email*json:username*form*got 'xml'*"
+    )
