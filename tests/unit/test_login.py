@@ -8,6 +8,7 @@ import base64
 import json
 import urllib.parse
 from collections.abc import Callable, Iterable
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ import pytest
 
 from pytest_backend_agent.backend.client import Backend
 from pytest_backend_agent.backend.inprocess import WsgiTransport
+from pytest_backend_agent.checks.context import Credentials
 from pytest_backend_agent.checks.login import (
     Login,
     credential_headers,
@@ -295,3 +297,65 @@ def test_a_transport_error_is_a_reason(monkeypatch: pytest.MonkeyPatch) -> None:
     assert login.headers is None
     assert login.problem.startswith("logging in as role 'editor' failed: POST /login with $BACKEND_AGENT_USER_EDITOR")
     assert "raised" in login.problem
+
+
+class _Hooks:
+    """The two credentials hooks as pluggy calls them, answering ``answer`` (None: no conftest implements them)."""
+
+    def __init__(self, answer: dict[str, str] | None = None) -> None:
+        self.answer = answer
+
+    def pytest_backend_auth_headers(self, **_: Any) -> dict[str, str] | None:
+        return self.answer
+
+    def pytest_backend_other_auth_headers(self, **_: Any) -> dict[str, str] | None:
+        return None
+
+
+def _credentials(app: LoginServer, hook_answer: dict[str, str] | None = None) -> Credentials:
+    """The gate's Credentials on a context holding what they read: hooks, backend, packet, settings, redactor."""
+    redactor = Redactor()
+    context: Any = SimpleNamespace(
+        config=SimpleNamespace(hook=_Hooks(hook_answer)),
+        backend=_backend(app),
+        packet=SimpleNamespace(
+            api=SimpleNamespace(authentication=Authentication(scheme="bearer", token_endpoint="/login"))
+        ),
+        settings=SimpleNamespace(login="json:email"),
+        redactor=redactor,
+        redact=redactor,
+    )
+    return Credentials(context)
+
+
+def test_credentials_log_in_after_the_hook_and_before_a_ready_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = LoginServer()
+    monkeypatch.setenv("BACKEND_AGENT_USER_EDITOR", USER)
+    monkeypatch.setenv("BACKEND_AGENT_PASSWORD_EDITOR", PASSWORD)
+    monkeypatch.setenv("BACKEND_AGENT_TOKEN_EDITOR", "a-ready-token-not-used")
+    credentials = _credentials(app)
+    assert credentials.headers("editor") == {"Authorization": f"Bearer {TOKEN}"}
+    assert credentials.headers("editor") is not None
+    assert len(app.received) == 1  # cached
+    assert credentials.fresh("editor") == {"Authorization": f"Bearer {TOKEN}"}
+    assert len(app.received) == 2  # fresh credentials are a new login
+    assert credentials.env_placeholder("editor") == "$BACKEND_AGENT_TOKEN_EDITOR"
+    assert "editor" not in credentials.problems
+
+    hooked = _credentials(app, {"Authorization": "Bearer from-the-hook"})
+    assert hooked.headers("editor") == {"Authorization": "Bearer from-the-hook"}
+    assert len(app.received) == 2  # the hook answered: no login
+
+
+def test_a_second_identity_logs_in_with_the_other_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = LoginServer()
+    monkeypatch.setenv("BACKEND_AGENT_OTHER_USER_EDITOR", USER)
+    monkeypatch.setenv("BACKEND_AGENT_OTHER_PASSWORD_EDITOR", PASSWORD)
+    credentials = _credentials(app)
+    assert credentials.other("editor", fresh=True) == {"Authorization": f"Bearer {TOKEN}"}
+    assert credentials.other_placeholder("editor") == "$BACKEND_AGENT_OTHER_TOKEN_EDITOR"
+    monkeypatch.setenv("BACKEND_AGENT_OTHER_PASSWORD_EDITOR", "wrong-other-password")
+    assert credentials.other("editor", fresh=True) is None
+    assert "$BACKEND_AGENT_OTHER_PASSWORD_EDITOR answered 401" in credentials.other_problems["editor"]
+    assert credentials.headers("editor") is None  # the first identity has no variables of its own
+    assert "$BACKEND_AGENT_USER_EDITOR and $BACKEND_AGENT_PASSWORD_EDITOR" in credentials.problems["editor"]
