@@ -274,7 +274,8 @@ def check_auth(context: GateContext, endpoint: Endpoint) -> CheckOutcome:
                     endpoint,
                     f"role {role!r} is refused ({answer.status_code}) though the packet allows it",
                     evidence=_excerpt(answer),
-                    fix=f"Let role {role!r} call {endpoint.key}, or fix the credentials the conftest hook returns.",
+                    fix=f"Let role {role!r} call {endpoint.key}, or fix the credentials the gate uses for it "
+                    "(conftest hook, login or token variables).",
                     reproduction=curl_command(context, request),
                 )
             )

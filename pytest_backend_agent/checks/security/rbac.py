@@ -52,7 +52,8 @@ def check_rbac(context: GateContext, endpoint: Endpoint) -> CheckOutcome:
                     f"role {role!r} is refused though the packet lists it",
                     Location(endpoint=target),
                     evidence=f"{status}: {excerpt(response)}",
-                    fix=f"Admit role {role!r} on {target}, or fix the credentials the conftest hook returns.",
+                    fix=f"Admit role {role!r} on {target}, or fix the credentials the gate uses for it "
+                    "(conftest hook, login or token variables).",
                     reproduction=curl_command(context, request),
                 )
             )
