@@ -8,6 +8,10 @@ it with ``monkeypatch.setenv`` before running pytester: a SQLite file or a Postg
 - ``slow``: ``GET /api/authors/{author_id}`` sleeps longer than the packet's latency budget;
 - ``unpaginated``: ``GET /api/authors`` has no limit parameter and returns every author;
 - ``limit_above_max``: ``GET /api/authors`` accepts a limit up to 1000, above the packet's max_page_size.
+
+``django_perf_project(defect=..., database_url=..., asgi=...)`` writes a Django shelf (``GET /api/books``: every book
+with its author's name; ``POST /api/books`` adds a book and its author) served as WSGI or ASGI. Defect
+``n_plus_one``: the list reads ``book.author.name`` without ``select_related("author")``, one SELECT per book.
 """
 
 from __future__ import annotations
@@ -306,6 +310,246 @@ def perf_project(pytester: pytest.Pytester) -> PerfProject:
         (root / "pyproject.toml").write_text(
             f'[tool.pytest.ini_options]\n{lines}\naddopts = "-p no:cacheprovider"\npythonpath = ["."]\n'
         )
+        return root
+
+    return make
+
+
+# --- Django: books with their author's name (django_perf_project) -----------------------------------------------
+
+DJANGO_DEFECTS = ("n_plus_one",)
+DJANGO_DATABASE_VARIABLE = "SHELF_DATABASE_URL"
+
+DJANGO_ENTRY = """import os
+
+from django.core.management import call_command
+from django.core.__KIND__ import get___KIND___application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "djsite.settings")
+application = get___KIND___application()
+# the schema is current before the first request
+call_command("migrate", interactive=False, verbosity=0)
+"""
+
+DJANGO_SHELF_MODELS = """from django.db import models
+
+
+class Author(models.Model):
+    name = models.CharField(max_length=100)
+
+
+class Book(models.Model):
+    title = models.CharField(max_length=100)
+    author = models.ForeignKey(Author, on_delete=models.CASCADE)
+"""
+
+DJANGO_SHELF_MIGRATION = """import django.db.models.deletion
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    initial = True
+
+    dependencies: list[tuple[str, str]] = []
+
+    operations = [
+        migrations.CreateModel(
+            name="Author",
+            fields=[
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("name", models.CharField(max_length=100)),
+            ],
+        ),
+        migrations.CreateModel(
+            name="Book",
+            fields=[
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("title", models.CharField(max_length=100)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="shelf.author"
+                    ),
+                ),
+            ],
+        ),
+    ]
+"""
+
+DJANGO_SHELF_URLS = '''"""Books with their author's name: a list, and a create endpoint the gate adds rows with."""
+
+import json
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+
+from djsite.shelf.models import Author, Book
+
+DEFECT = __DEFECT__
+TEXT = {"type": "string", "minLength": 1, "maxLength": 100}
+BOOK_IN = {
+    "type": "object",
+    "required": ["title", "author"],
+    "additionalProperties": False,
+    "properties": {"title": TEXT, "author": TEXT},
+}
+BOOK = {
+    "type": "object",
+    "required": ["id", "title", "author"],
+    "properties": {"id": {"type": "integer"}, "title": TEXT, "author": TEXT},
+}
+OPENAPI = {
+    "openapi": "3.0.3",
+    "info": {"title": "Shelf", "version": "1.0.0"},
+    "paths": {
+        "/api/books": {
+            "get": {
+                "operationId": "list_books",
+                "responses": {
+                    "200": {
+                        "description": "Every book with its author's name",
+                        "content": {
+                            "application/json": {
+                                "schema": {"type": "array", "items": BOOK}
+                            }
+                        },
+                    }
+                },
+            },
+            "post": {
+                "operationId": "add_book",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": BOOK_IN}},
+                },
+                "responses": {
+                    "201": {
+                        "description": "The new book",
+                        "content": {"application/json": {"schema": BOOK}},
+                    },
+                    "422": {"description": "Not a book"},
+                },
+            },
+        }
+    },
+}
+
+
+def as_json(book: Book) -> dict[str, Any]:
+    return {"id": book.id, "title": book.title, "author": book.author.name}
+
+
+def text(value: Any) -> str | None:
+    """A storable name: a string of 1 to 100 characters, valid UTF-8, no NUL."""
+    if not isinstance(value, str) or not 1 <= len(value) <= 100 or "\\x00" in value:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return value
+
+
+def list_books() -> HttpResponse:
+    books = Book.objects.order_by("id")
+    if DEFECT != "n_plus_one":
+        books = books.select_related("author")
+    return JsonResponse([as_json(book) for book in books], safe=False)
+
+
+def add_book(request: HttpRequest) -> HttpResponse:
+    try:
+        body = json.loads(request.body)
+    except ValueError:
+        return JsonResponse({"detail": "not JSON"}, status=422)
+    if not isinstance(body, dict) or set(body) != {"title", "author"}:
+        return JsonResponse({"detail": "title and author, nothing else"}, status=422)
+    title, name = text(body["title"]), text(body["author"])
+    if title is None or name is None:
+        return JsonResponse({"detail": "title and author: 1 to 100 characters"}, status=422)
+    book = Book.objects.create(title=title, author=Author.objects.create(name=name))
+    return JsonResponse(as_json(book), status=201)
+
+
+@csrf_exempt
+def books(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return list_books()
+    if request.method == "POST":
+        return add_book(request)
+    return JsonResponse({"detail": "method not allowed"}, status=405)
+
+
+def openapi(request: HttpRequest) -> HttpResponse:
+    return JsonResponse(OPENAPI)
+
+
+urlpatterns = [path("api/books", books), path("openapi.json", openapi)]
+'''
+
+
+def django_perf_packet() -> dict[str, Any]:
+    """The packet of the Django shelf: a list of books and the endpoint that adds one, no authentication."""
+    return {
+        "packet_version": "1.0",
+        "project": {"name": "shelf", "description": "Django performance fixture backend"},
+        "tech_stack": {"language": "python", "framework": "django", "orm": "django", "migrations": "django"},
+        "api": {
+            "base_path": "/api",
+            "authentication": {"scheme": "none"},
+            "endpoints": [
+                {"method": "GET", "path": "/api/books", "authentication_required": False},
+                {"method": "POST", "path": "/api/books", "authentication_required": False, "success_status": 201},
+            ],
+        },
+    }
+
+
+@pytest.fixture
+def django_perf_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> PerfProject:
+    """Write the Django shelf (``defect``: None or ``n_plus_one``), served as WSGI or ``asgi=True``; return its folder.
+
+    Its database is ``database_url`` (a SQLite file or a PostgreSQL database), migrated when the app is imported.
+    Run it with ``runpytest_subprocess``: Django is set up once per process.
+    """
+    from tests.e2e.data_backends import DJANGO_SETTINGS, MANAGE_PY
+
+    def make(defect: str | None = None, *, database_url: str, asgi: bool = False) -> Path:
+        assert defect is None or defect in DJANGO_DEFECTS, defect
+        root = pytester.path
+        shelf = root / "djsite" / "shelf"
+        (shelf / "migrations").mkdir(parents=True, exist_ok=True)
+        files = {
+            root / "manage.py": MANAGE_PY,
+            root / "djsite" / "__init__.py": "",
+            root / "djsite" / "settings.py": DJANGO_SETTINGS,
+            root / "djsite" / "wsgi.py": DJANGO_ENTRY.replace("__KIND__", "wsgi"),
+            root / "djsite" / "asgi.py": DJANGO_ENTRY.replace("__KIND__", "asgi"),
+            root / "djsite" / "urls.py": DJANGO_SHELF_URLS.replace("__DEFECT__", repr(defect)),
+            shelf / "__init__.py": "",
+            shelf / "models.py": DJANGO_SHELF_MODELS,
+            shelf / "migrations" / "__init__.py": "",
+            shelf / "migrations" / "0001_initial.py": DJANGO_SHELF_MIGRATION,
+        }
+        for path, content in files.items():
+            path.write_text(content)
+        packet_path = root / "ARTIFACTS" / "system-architect" / "architecture-handover-packet.json"
+        packet_path.parent.mkdir(parents=True, exist_ok=True)
+        packet_path.write_text(json.dumps(django_perf_packet(), indent=2))
+        keys = {
+            "backend_app": f"djsite.{'asgi' if asgi else 'wsgi'}:application",
+            "backend_src": "djsite",
+            "backend_no_fuzz": "true",
+            "backend_no_quality": "true",
+        }
+        lines = "\n".join(f'{key} = "{value}"' for key, value in keys.items())
+        (root / "pyproject.toml").write_text(
+            f'[tool.pytest.ini_options]\n{lines}\naddopts = "-p no:cacheprovider"\npythonpath = ["."]\n'
+        )
+        monkeypatch.setenv(DJANGO_DATABASE_VARIABLE, database_url)
+        monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
         return root
 
     return make

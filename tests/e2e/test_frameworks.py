@@ -102,6 +102,8 @@ def test_clean_django_app_passes_the_whole_gate(
     _assert_clean(report)
     statuses = {(c["check"], c["target"]): c["status"] for c in report["gate"]["checks"]}
     assert statuses[("data.migrations", "django")] == "passed"
+    # Django's statements are counted in-process: the N+1 check really ran on the list
+    assert statuses[("performance.n_plus_one", "GET /api/items")] == "passed"
     assert statuses[("data.models", "orm")] == "passed"
     assert {m["source"] for m in report["data_models_created"]} == {"django models"}
 

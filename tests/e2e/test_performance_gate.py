@@ -12,6 +12,10 @@ import pytest
 from tests.e2e.backends import read_report, validate_report
 from tests.e2e.perf_backends import BUDGET_MS, DATABASE_VARIABLE, EDITOR_TOKEN, MAX_PAGE_SIZE, PerfProject
 
+DJANGO_AUTHOR_QUERY = (
+    'SELECT "shelf_author"."id", "shelf_author"."name" FROM "shelf_author" WHERE "shelf_author"."id" = ? LIMIT ?'
+)
+
 pytestmark = pytest.mark.e2e
 
 
@@ -156,3 +160,65 @@ def test_over_http_n_plus_one_is_not_verified_and_latency_still_measured(
     pagination = _checks(report, "performance.pagination")["GET /api/authors"]
     assert pagination["status"] == "passed"
     assert "connection pool: not observed (the app runs in another process)" in pagination["evidence"]
+
+
+def _django_n_plus_one(pytester: pytest.Pytester) -> tuple[pytest.RunResult, dict[str, Any], dict[str, Any]]:
+    """A gate run of the Django shelf's N+1 item (in its own process: Django is set up once per process)."""
+    result = pytester.runpytest_subprocess("--backend-report", "-k", "n-plus-one", "-p", "no:xdist")
+    report = read_report(pytester.path)
+    validate_report(report)
+    return result, report, _checks(report, "performance.n_plus_one")["GET /api/books"]
+
+
+def test_django_list_without_select_related_fails_naming_the_author_query(
+    pytester: pytest.Pytester, django_perf_project: PerfProject, database_url: str
+) -> None:
+    django_perf_project("n_plus_one", database_url=database_url)
+    result, report, books = _django_n_plus_one(pytester)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()[-3000:]
+    assert books["status"] == "failed"
+    n1, n2 = books["observations"]["rows"]
+    assert (n1, n2) == (2, 12)
+    [found] = report["gate"]["findings"]
+    assert found["check"] == "performance.n_plus_one"
+    assert found["location"]["endpoint"] == "GET /api/books"
+    assert found["title"] == f"N+1 queries: `{DJANGO_AUTHOR_QUERY}` ran 2 times for 2 rows and 12 times for 12 rows"
+    assert "select_related()" in found["fix"]
+    vendor = "postgresql" if database_url.startswith("postgresql") else "sqlite"
+    assert books["observations"]["pools"] == [f"{vendor}: Django connection 'default' (CONN_MAX_AGE 0)"]
+    assert "Django" in books["observations"]["counted"]
+    result.stdout.fnmatch_lines(["*n-plus-one*GET /api/books*"])
+
+
+def test_django_list_with_select_related_passes_with_zero_findings(
+    pytester: pytest.Pytester, django_perf_project: PerfProject, database_url: str
+) -> None:
+    django_perf_project(database_url=database_url)
+    result, report, books = _django_n_plus_one(pytester)
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
+    assert report["gate"]["findings"] == []
+    assert books["status"] == "passed"
+    assert books["observations"]["rows"] == [2, 12]
+    statements = books["observations"]["statements"]
+    assert statements[0] == statements[1] > 0
+    assert (
+        books["summary"]
+        == f"{statements[0]} statement(s) for 2 rows, {statements[1]} for 12: the statements do not grow with the rows"
+    )
+
+
+@pytest.mark.parametrize("defect", [None, "n_plus_one"])
+def test_django_under_asgi_counts_the_connections_its_request_threads_open(
+    pytester: pytest.Pytester, django_perf_project: PerfProject, tmp_path: Path, defect: str | None
+) -> None:
+    django_perf_project(defect, database_url=f"sqlite:///{tmp_path / 'asgi.db'}", asgi=True)
+    result, report, books = _django_n_plus_one(pytester)
+    assert books["status"] == ("failed" if defect else "passed"), books
+    assert any(line.startswith("under ASGI, Django statements are seen only") for line in books["evidence"])
+    if defect:
+        assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()[-3000:]
+        [found] = report["gate"]["findings"]
+        assert DJANGO_AUTHOR_QUERY in found["title"]
+    else:
+        assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
+        assert report["gate"]["findings"] == []

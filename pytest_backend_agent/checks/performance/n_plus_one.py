@@ -1,14 +1,13 @@
 """``performance.n_plus_one``: the SQL statements a list endpoint runs must not grow with the rows it returns.
 
 The gate lists the endpoint with a few rows, adds more (through the API's own create endpoint, or the
-``pytest_backend_seed`` hook), and lists it again, counting the statements SQLAlchemy runs during each request.
-A statement run once per row (a relationship loaded lazily while the response is built) shows up as one
-normalised statement whose count grew with the rows.
+``pytest_backend_seed`` hook), and lists it again, counting the statements SQLAlchemy and Django run during each
+request (``counting.py``). A statement run once per row (a relationship loaded lazily while the response is built)
+shows up as one normalised statement whose count grew with the rows.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from pytest_backend_agent.checks.context import GateContext
@@ -22,7 +21,7 @@ from pytest_backend_agent.checks.performance.common import (
     outcome,
     populate,
 )
-from pytest_backend_agent.checks.performance.statements import StatementCounter, count_statements, describe_pool
+from pytest_backend_agent.checks.performance.counting import Counting, NothingToCount, statement_counting
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus
 from pytest_backend_agent.packet.model import Endpoint
 
@@ -31,6 +30,15 @@ __all__ = ["CHECK", "check_n_plus_one", "page_params"]
 CHECK = "performance.n_plus_one"
 FIRST_ROWS = 2
 MORE_ROWS = 10
+SQLALCHEMY_FIX = (
+    "Load the related rows with the list query (SQLAlchemy: selectinload()/joinedload() in the select, or "
+    "lazy='selectin' on the relationship) so the number of statements does not depend on the number of rows."
+)
+DJANGO_FIX = (
+    "Load the related rows with the list query (Django: select_related() for a foreign key or one-to-one field, "
+    "prefetch_related() for a reverse or many-to-many relation) so the number of statements does not depend on the "
+    "number of rows."
+)
 
 
 def page_params(context: GateContext, endpoint: Endpoint) -> dict[str, Any]:
@@ -43,10 +51,10 @@ def page_params(context: GateContext, endpoint: Endpoint) -> dict[str, Any]:
     return {name: min(bounds) if bounds else 100}
 
 
-def _measure(context: GateContext, target: ListTarget, counter: StatementCounter, params: dict[str, Any]) -> Any:
-    with counter.window() as seen:
+def _measure(context: GateContext, target: ListTarget, counting: Counting, params: dict[str, Any]) -> Any:
+    with counting.window() as seen:
         response = target.get(context, params)
-    return response, items_of(response), Counter(seen)
+    return response, items_of(response), seen
 
 
 def check_n_plus_one(context: GateContext, endpoint: Endpoint) -> CheckOutcome:
@@ -62,20 +70,13 @@ def check_n_plus_one(context: GateContext, endpoint: Endpoint) -> CheckOutcome:
         )
     try:
         target = list_target(context, endpoint)
-        with count_statements() as counter:
-            return _judge(context, endpoint, target, counter)
-    except Unlistable as error:
+        with statement_counting(asgi=context.backend.mode.startswith("app (asgi")) as counting:
+            return _judge(context, endpoint, target, counting)
+    except (Unlistable, NothingToCount) as error:
         return outcome(CHECK, key, CheckStatus.NOT_VERIFIED, f"{error}")
-    except ImportError:
-        return outcome(
-            CHECK,
-            key,
-            CheckStatus.NOT_VERIFIED,
-            "SQLAlchemy is not installed, and only SQLAlchemy statements can be counted",
-        )
 
 
-def _judge(context: GateContext, endpoint: Endpoint, target: ListTarget, counter: StatementCounter) -> CheckOutcome:
+def _judge(context: GateContext, endpoint: Endpoint, target: ListTarget, counting: Counting) -> CheckOutcome:
     key = endpoint.key
     params = page_params(context, endpoint)
     probe = target.get(context, params)
@@ -97,7 +98,7 @@ def _judge(context: GateContext, endpoint: Endpoint, target: ListTarget, counter
         return outcome(CHECK, key, CheckStatus.PASSED, "not a list endpoint: its answer holds no list of items")
     populate(context, target, FIRST_ROWS)
     target.get(context, params)  # warm-up: statements a first request runs once (caches, lookups) are not counted
-    first, rows_1, counts_1 = _measure(context, target, counter, params)
+    first, rows_1, window_1 = _measure(context, target, counting, params)
     if not first.is_success or rows_1 is None:
         return outcome(
             CHECK,
@@ -106,18 +107,25 @@ def _judge(context: GateContext, endpoint: Endpoint, target: ListTarget, counter
             f"GET {endpoint.path} answered {first.status_code} without a list after the gate added rows",
         )
     populate(context, target, MORE_ROWS)
-    second, rows_2, counts_2 = _measure(context, target, counter, params)
+    second, rows_2, window_2 = _measure(context, target, counting, params)
+    counts_1, counts_2 = window_1.counts, window_2.counts
     n1, n2 = len(rows_1), len(rows_2 or [])
-    s1, s2 = sum(counts_1.values()), sum(counts_2.values())
-    pools = sorted({describe_pool(engine) for engine in counter.engines.values()})
+    s1, s2 = window_1.total, window_2.total
+    pools = counting.connections()
     query = "?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else ""
     evidence = [
         f"GET {endpoint.path}{query} as {target.role or 'anonymous'}: {n1} rows -> {s1} SQL statement(s); "
         f"{n2} rows -> {s2} SQL statement(s)",
         *target.notes,
         *(f"connection pool of the engine that ran them: {pool}" for pool in pools),
+        *counting.notes(),
     ]
-    observations: dict[str, Any] = {"rows": [n1, n2], "statements": [s1, s2], "pools": pools}
+    observations: dict[str, Any] = {
+        "rows": [n1, n2],
+        "statements": [s1, s2],
+        "pools": pools,
+        "counted": counting.sources,
+    }
     if not second.is_success or n2 <= n1:
         return outcome(
             CHECK,
@@ -130,13 +138,11 @@ def _judge(context: GateContext, endpoint: Endpoint, target: ListTarget, counter
         )
     if s1 == 0 and s2 == 0:
         return outcome(
-            CHECK,
-            key,
-            CheckStatus.NOT_VERIFIED,
-            "no SQLAlchemy statement ran while the endpoint answered (only SQLAlchemy engines are counted)",
-            evidence=evidence,
-            **observations,
+            CHECK, key, CheckStatus.NOT_VERIFIED, counting.nothing_counted(), evidence=evidence, **observations
         )
+    unseen = counting.unseen_connection([window_1, window_2])
+    if unseen:
+        return outcome(CHECK, key, CheckStatus.NOT_VERIFIED, unseen, evidence=evidence, **observations)
     threshold = max(2, (n2 - n1) // 2)
     grown = sorted(
         ((counts_2[s] - counts_1[s], s) for s in counts_2 if counts_2[s] - counts_1[s] >= threshold), reverse=True
@@ -160,9 +166,7 @@ def _judge(context: GateContext, endpoint: Endpoint, target: ListTarget, counter
                 f"N+1 queries: `{short}` ran {counts_1[statement]} times for {n1} rows and {counts_2[statement]} "
                 f"times for {n2} rows",
                 evidence=f"{evidence[0]}; repeated statement: {statement}",
-                fix="Load the related rows with the list query (SQLAlchemy: selectinload()/joinedload() in the "
-                "select, or lazy='selectin' on the relationship) so the number of statements does not depend on "
-                "the number of rows.",
+                fix=DJANGO_FIX if counting.is_django(statement) else SQLALCHEMY_FIX,
             )
         )
     evidence += [f"grew: {counts_1[s]} -> {counts_2[s]} x {s}" for _, s in grown]

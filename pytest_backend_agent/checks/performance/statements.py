@@ -62,6 +62,14 @@ class StatementCounter:
             if engine is not None:
                 self.engines.setdefault(id(engine), engine)
 
+    def record(self, statement: str) -> bool:
+        """Count ``statement`` (seen by another ORM's hook) if a window is open; return whether it was counted."""
+        if not self.active:
+            return False
+        with self._lock:
+            self.counts[normalise_sql(statement)] += 1
+        return True
+
     @contextmanager
     def window(self) -> Iterator[Counter[str]]:
         """Count only inside this block; yields the counts of this block alone."""
@@ -78,14 +86,14 @@ class StatementCounter:
 
 
 @contextmanager
-def count_statements() -> Iterator[StatementCounter]:
-    """A :class:`StatementCounter` listening on every SQLAlchemy engine for the duration of the block.
+def count_statements(counter: StatementCounter | None = None) -> Iterator[StatementCounter]:
+    """A :class:`StatementCounter` (``counter``, or a new one) listening on every SQLAlchemy engine for the block.
 
     Raises ImportError when SQLAlchemy is not installed (the app then cannot be using it either).
     """
     from sqlalchemy import Engine, event
 
-    counter = StatementCounter()
+    counter = StatementCounter() if counter is None else counter
     event.listen(Engine, "before_cursor_execute", counter)
     try:
         yield counter
