@@ -38,16 +38,18 @@ def _pool_evidence(context: GateContext, target: ListTarget) -> list[str]:
     """The connection pool of the engine the list query ran on (in-process only)."""
     if not context.backend.mode.startswith("app"):
         return ["connection pool: not observed (the app runs in another process)"]
-    try:
-        from pytest_backend_agent.checks.performance.statements import count_statements, describe_pool
+    from pytest_backend_agent.checks.performance.counting import NothingToCount, statement_counting
 
-        with count_statements() as counter, counter.window():
-            target.get(context)
-    except ImportError:
-        return ["connection pool: not observed (SQLAlchemy is not installed)"]
-    pools = sorted({describe_pool(engine) for engine in counter.engines.values()})
+    try:
+        with statement_counting(asgi=context.backend.mode.startswith("app (asgi")) as counting:
+            with counting.window():
+                target.get(context)
+            pools = counting.connections()
+            watched = " or ".join(counting.sources)
+    except NothingToCount as error:
+        return [f"connection pool: not observed ({error})"]
     if not pools:
-        return ["connection pool: not observed (no SQLAlchemy statement ran while the list answered)"]
+        return [f"connection pool: not observed (no {watched} statement ran while the list answered)"]
     return [f"connection pool: {pool}" for pool in pools]
 
 
