@@ -67,40 +67,57 @@ class Credentials:
         return self._cache[role]
 
     def _lookup(self, role: str) -> dict[str, str] | None:
+        return self._resolve(role, other=False)
+
+    def _resolve(self, role: str, *, other: bool) -> dict[str, str] | None:
+        """Headers of ``role`` (its second identity when ``other``) from the hook, a login, then a ready token."""
         context = self._context
-        self.problems.pop(role, None)  # a reason from an earlier lookup no longer holds
-        hook: Any = context.config.hook
+        problems, sources = (self.other_problems, self.other_sources) if other else (self.problems, self.sources)
+        hook_name = "pytest_backend_other_auth_headers" if other else "pytest_backend_auth_headers"
+        problems.pop(role, None)  # a reason from an earlier lookup no longer holds
         try:
-            headers = hook.pytest_backend_auth_headers(role=role, backend=context.backend, config=context.config)
+            headers = getattr(context.config.hook, hook_name)(role=role, backend=context.backend, config=context.config)
         except Exception as error:
-            self.problems[role] = context.redact(
-                f"the pytest_backend_auth_headers hook raised {type(error).__name__} for role {role!r}: {error}"
+            problems[role] = context.redact(
+                f"the {hook_name} hook raised {type(error).__name__} for role {role!r}: {error}"
             )
             return None
         if headers:
             headers = {str(k): str(v) for k, v in dict(headers).items()}
             context.redactor.add_headers(headers)
-            self.sources[role] = "pytest_backend_auth_headers hook"
-            return headers
-        login = self._login(role, other=False)
+            sources[role] = f"{hook_name} hook"
+            return dict(headers)
+        login = self._login(role, other=other)
         if login is not None:
             if login.headers is None:
-                self.problems[role] = context.redact(login.problem)
+                problems[role] = context.redact(login.problem)
             else:
-                self.sources[role] = login.source
+                sources[role] = login.source
             return login.headers
-        for name in (role_env_var(role), "BACKEND_AGENT_TOKEN"):
+        names = (
+            (other_role_env_var(role), "BACKEND_AGENT_OTHER_TOKEN")
+            if other
+            else (role_env_var(role), "BACKEND_AGENT_TOKEN")
+        )
+        for name in names:
             token = os.environ.get(name, "").strip()
             if token:
                 headers = {"Authorization": token if " " in token else f"Bearer {token}"}
                 context.redactor.add_headers(headers)
-                self.sources[role] = f"${name}"
+                sources[role] = f"${name}"
                 return headers
-        self.problems[role] = (
-            f"no credentials for role {role!r}: implement pytest_backend_auth_headers(role, backend) in conftest.py, "
-            f"set {login_variables(role)} (the gate logs in at the packet's token_endpoint), or set "
-            f"{role_env_var(role)} (or BACKEND_AGENT_TOKEN)"
-        )
+        if other:
+            problems[role] = (
+                f"no second identity of role {role!r}: implement pytest_backend_other_auth_headers(role, backend) in "
+                f"conftest.py (another user of the same role), set {login_variables(role, other=True)}, or set "
+                f"{other_role_env_var(role)}"
+            )
+        else:
+            problems[role] = (
+                f"no credentials for role {role!r}: implement pytest_backend_auth_headers(role, backend) in "
+                f"conftest.py, set {login_variables(role)} (the gate logs in at the packet's token_endpoint), or set "
+                f"{role_env_var(role)} (or BACKEND_AGENT_TOKEN)"
+            )
         return None
 
     def _login(self, role: str, *, other: bool) -> Login | None:
@@ -134,41 +151,7 @@ class Credentials:
         return self._other[role]
 
     def _lookup_other(self, role: str) -> dict[str, str] | None:
-        context = self._context
-        self.other_problems.pop(role, None)
-        hook: Any = context.config.hook
-        try:
-            headers = hook.pytest_backend_other_auth_headers(role=role, backend=context.backend, config=context.config)
-        except Exception as error:
-            self.other_problems[role] = context.redact(
-                f"the pytest_backend_other_auth_headers hook raised {type(error).__name__} for role {role!r}: {error}"
-            )
-            return None
-        if headers:
-            headers = {str(k): str(v) for k, v in dict(headers).items()}
-            context.redactor.add_headers(headers)
-            self.other_sources[role] = "pytest_backend_other_auth_headers hook"
-            return headers
-        login = self._login(role, other=True)
-        if login is not None:
-            if login.headers is None:
-                self.other_problems[role] = context.redact(login.problem)
-            else:
-                self.other_sources[role] = login.source
-            return login.headers
-        for name in (other_role_env_var(role), "BACKEND_AGENT_OTHER_TOKEN"):
-            token = os.environ.get(name, "").strip()
-            if token:
-                headers = {"Authorization": token if " " in token else f"Bearer {token}"}
-                context.redactor.add_headers(headers)
-                self.other_sources[role] = f"${name}"
-                return headers
-        self.other_problems[role] = (
-            f"no second identity of role {role!r}: implement pytest_backend_other_auth_headers(role, backend) in "
-            f"conftest.py (another user of the same role), set {login_variables(role, other=True)}, or set "
-            f"{other_role_env_var(role)}"
-        )
-        return None
+        return self._resolve(role, other=True)
 
     def other_placeholder(self, role: str) -> str:
         """How a reproduction refers to the second identity's credentials without printing them."""
