@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import pytest
 
 from tests.e2e.backends import read_report, validate_report
 from tests.e2e.node_backend import NODE_USERS, NodeProject, login, require_node
+from tests.e2e.servers import serving
 
 pytestmark = pytest.mark.e2e
 
@@ -173,25 +173,13 @@ def test_each_defect_is_named_at_its_endpoint(
 def test_printed_curl_reproduces_against_a_fresh_server(
     pytester: pytest.Pytester, node_project: NodeProject, tmp_path: Path
 ) -> None:
-    from pytest_backend_agent.backend.live import free_port, wait_until_answering
-
     root = node_project("qty_unchecked")
     pytester.runpytest_subprocess("--backend-report", "-k", "fuzz and POST and items")
     finding = next(f for f in read_report(root)["gate"]["findings"] if f["title"].startswith("negative_data_rejection"))
     reproduction = finding["reproduction"]
     assert reproduction.startswith("curl ")
     assert '"Authorization: Bearer $BACKEND_AGENT_TOKEN_EDITOR"' in reproduction  # the credential is never printed
-    port = free_port()
-    server = subprocess.Popen(
-        [require_node(), "server.js"],
-        cwd=root,
-        env={**os.environ, "PORT": str(port)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        assert wait_until_answering(f"{base}/api/health", time.monotonic() + 20, server)
+    with serving([require_node(), "server.js"], root, health="/api/health", quiet=True) as base:
         command = reproduction.replace(reproduction.split()[-1], f"{base}/api/items")  # the fresh server's address
         answer = subprocess.run(  # noqa: S602 - the reproduction is a shell command by design
             command + " -s -w '\\n%{http_code}'",
@@ -202,9 +190,6 @@ def test_printed_curl_reproduces_against_a_fresh_server(
             timeout=30,
             check=False,
         )
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     body, _, status = answer.stdout.rpartition("\n")
     assert status == "201", answer
     assert '"qty":' in body

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.backends import GateProject, library_packet, read_report
+from tests.e2e.servers import serving, uvicorn
 
 pytestmark = pytest.mark.e2e
 
@@ -196,21 +196,9 @@ def test_init_in_process_then_gate(pytester: pytest.Pytester, gate_project: Gate
 @pytest.fixture
 def live_server(gate_project: GateProject) -> Iterator[tuple[Path, str]]:
     """The clean fixture backend served by uvicorn on a free loopback port: (its folder, its URL)."""
-    from pytest_backend_agent.backend.live import free_port, wait_until_answering
-
     root = gate_project()
-    port = free_port()
-    server = subprocess.Popen(  # noqa: S603 - our own fixture server on loopback
-        [sys.executable, "-m", "uvicorn", "library_app.main:app", "--port", str(port), "--log-level", "warning"],
-        cwd=root,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        assert wait_until_answering(url + "/", time.monotonic() + 20, server)
+    with serving(uvicorn("library_app.main:app", "warning"), root) as url:
         yield root, url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_init_from_a_live_server(live_server: tuple[Path, str]) -> None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
-import time
 
 import pytest
 
 from tests.e2e.backends import LIBRARIAN_TOKEN, MEMBER_TOKEN, GateProject, read_report, validate_report
+from tests.e2e.servers import serving, uvicorn
 
 pytestmark = pytest.mark.e2e
 
@@ -83,17 +82,9 @@ def test_seed_is_printed_and_stored(pytester: pytest.Pytester, gate_project: Gat
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_printed_curl_reproduces_against_the_live_server(pytester: pytest.Pytester, gate_project: GateProject) -> None:
-    from pytest_backend_agent.backend.live import free_port, wait_until_answering
-
     root = gate_project("server_error", ini={**FUZZ, "backend_app": ""})
-    port = free_port()
-    server = subprocess.Popen(  # noqa: S603 - our own fixture server on loopback
-        [sys.executable, "-m", "uvicorn", "library_app.main:app", "--port", str(port), "--log-level", "critical"],
-        cwd=root,
-    )
-    try:
-        assert wait_until_answering(f"http://127.0.0.1:{port}/", time.monotonic() + 20, server)
-        pytester.runpytest_subprocess("--backend-report", f"--backend-url=http://127.0.0.1:{port}", "-k", "fuzz")
+    with serving(uvicorn("library_app.main:app"), root) as url:
+        pytester.runpytest_subprocess("--backend-report", f"--backend-url={url}", "-k", "fuzz")
         finding = next(f for f in read_report(root)["gate"]["findings"] if f["title"].startswith("not_a_server_error"))
         assert "$BACKEND_AGENT_TOKEN_" in finding["reproduction"]
         tokens = {"BACKEND_AGENT_TOKEN_MEMBER": MEMBER_TOKEN, "BACKEND_AGENT_TOKEN_LIBRARIAN": LIBRARIAN_TOKEN}
@@ -107,9 +98,6 @@ def test_printed_curl_reproduces_against_the_live_server(pytester: pytest.Pytest
             timeout=30,
             check=False,
         )
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     assert answer.stdout == "500"
 
 
@@ -117,17 +105,9 @@ def test_printed_curl_reproduces_against_the_live_server(pytester: pytest.Pytest
 def test_ignored_auth_reproduction_is_the_request_without_credentials(
     pytester: pytest.Pytester, gate_project: GateProject
 ) -> None:
-    from pytest_backend_agent.backend.live import free_port, wait_until_answering
-
     root = gate_project("auth_ignored", ini={**FUZZ, "backend_app": ""})
-    port = free_port()
-    server = subprocess.Popen(  # noqa: S603 - our own fixture server on loopback
-        [sys.executable, "-m", "uvicorn", "library_app.main:app", "--port", str(port), "--log-level", "critical"],
-        cwd=root,
-    )
-    try:
-        assert wait_until_answering(f"http://127.0.0.1:{port}/", time.monotonic() + 20, server)
-        pytester.runpytest_subprocess("--backend-report", f"--backend-url=http://127.0.0.1:{port}", "-k", "fuzz")
+    with serving(uvicorn("library_app.main:app"), root) as url:
+        pytester.runpytest_subprocess("--backend-report", f"--backend-url={url}", "-k", "fuzz")
         findings = [f for f in read_report(root)["gate"]["findings"] if f["title"].startswith("ignored_auth")]
         assert findings
         answers = []
@@ -146,9 +126,6 @@ def test_ignored_auth_reproduction_is_the_request_without_credentials(
                     check=False,
                 ).stdout
             )
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     # replayed after the gate's run, a create may now conflict (409) and a delete find nothing (404); what matters
     # is that the server answered without asking for credentials
     assert answers

@@ -5,14 +5,13 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
-import time
 from typing import Any
 
 import pytest
 
 from tests.e2e.backends import read_report, validate_report
 from tests.e2e.fuzz_backends import PhaseProject, phase_packet
+from tests.e2e.servers import serving, uvicorn
 
 pytestmark = pytest.mark.e2e
 
@@ -100,31 +99,14 @@ def test_stateful_phase_follows_the_link_to_the_created_resource(
 def test_stateful_reproduction_replays_as_pasted_against_a_fresh_server(
     pytester: pytest.Pytester, phase_project: PhaseProject
 ) -> None:
-    from pytest_backend_agent.backend.live import free_port, wait_until_answering
+    from pytest_backend_agent.backend.live import free_port
 
     root = phase_project("stateful", ini={"backend_app": ""})
-    url = f"http://127.0.0.1:{free_port()}"
-
-    def serve() -> subprocess.Popen[bytes]:
-        port = url.rsplit(":", 1)[1]
-        server = subprocess.Popen(  # noqa: S603 - our own fixture server on loopback
-            [sys.executable, "-m", "uvicorn", "shelf_app.main:app", "--port", port, "--log-level", "critical"],
-            cwd=root,
-        )
-        assert wait_until_answering(f"{url}/api/health", time.monotonic() + 20, server)
-        return server
-
-    def stop(server: subprocess.Popen[bytes]) -> None:
-        server.terminate()
-        server.wait(timeout=10)
-
-    gated = serve()
-    try:
+    port = free_port()
+    with serving(uvicorn("shelf_app.main:app"), root, health="/api/health", port=port) as url:
         result = pytester.runpytest_subprocess(
             "--backend-report", f"--backend-url={url}", "-k", "fuzz and stateful", ALL_PHASES
         )
-    finally:
-        stop(gated)
     result.assert_outcomes(failed=1)
     finding = next(
         f
@@ -137,8 +119,7 @@ def test_stateful_reproduction_replays_as_pasted_against_a_fresh_server(
 
     # Pasted as printed into bash against a fresh server of the same app, on the same address: a curl function
     # writes each call's status to stderr (the calls' own output, which the snippet captures, is untouched).
-    fresh = serve()
-    try:
+    with serving(uvicorn("shelf_app.main:app"), root, health="/api/health", port=port):
         replay = subprocess.run(  # noqa: S603 - the reproduction is a shell snippet by design
             ["bash", "-c", "curl() { command curl -w '%{stderr}%{http_code}\\n' \"$@\"; }\n" + reproduction],  # noqa: S607
             capture_output=True,
@@ -146,8 +127,6 @@ def test_stateful_reproduction_replays_as_pasted_against_a_fresh_server(
             timeout=60,
             check=False,
         )
-    finally:
-        stop(fresh)
     statuses = replay.stderr.split()
     assert statuses[-1] == "500", replay.stderr  # the failing step fails again
     assert "201" in statuses[:-1]  # after the POST that created the note it reads

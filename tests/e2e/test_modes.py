@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-import time
 
 import pytest
 
 from tests.e2e.backends import GateProject, read_report, validate_report
+from tests.e2e.servers import serving, uvicorn
 
 pytestmark = pytest.mark.e2e
 
@@ -74,20 +73,10 @@ def test_server_started_by_the_gate(pytester: pytest.Pytester, gate_project: Gat
 
 
 def test_running_server_by_url(pytester: pytest.Pytester, gate_project: GateProject) -> None:
-    from pytest_backend_agent.backend.live import free_port, wait_until_answering
-
     root = gate_project("wrong_status", ini={"backend_app": ""})
-    port = free_port()
-    server = subprocess.Popen(  # noqa: S603 - our own fixture server on loopback
-        [sys.executable, "-m", "uvicorn", "library_app.main:app", "--port", str(port), "--log-level", "warning"],
-        cwd=root,
-    )
-    try:
-        assert wait_until_answering(f"http://127.0.0.1:{port}/", time.monotonic() + 20, server)
+    with serving(uvicorn("library_app.main:app", "warning"), root) as url:
+        port = url.rsplit(":", 1)[1]
         result = pytester.runpytest("--backend-report", f"--backend-url=http://localhost:{port}")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     report = read_report(root)
     assert any(
