@@ -334,6 +334,7 @@ def check_status(context: GateContext, endpoint: Endpoint) -> CheckOutcome:
             response = context.former.send(request)
             seen[response.status_code] += 1
             evidence.append(f"{request.method} {request.path} -> {response.status_code}")
+            evidence.extend(note for note in request.notes if note.startswith("could not") and note not in evidence)
             if response.status_code >= 500:
                 finding = _finding(
                     check,

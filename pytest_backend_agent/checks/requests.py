@@ -346,21 +346,33 @@ class RequestFormer:
             return None
         roles: list[str | None] = [*role_for(creator)] or [None]
         stem = collection.rstrip("/").rsplit("/", 1)[-1].rstrip("s")
+        why: list[str] = []
         for role in roles:
             if role is not None and self.context.credentials.headers(role) is None:
+                problem = self.context.credentials.problems.get(role, "")
+                why.append(f"no credentials for role {role!r}" + (f" ({problem})" if problem else ""))
                 continue
+            statuses: list[int] = []
             for candidate in self._for_creation(creator):
                 try:
                     prepared = self.prepare(creator, candidate, role, depth=depth + 1)
-                except Unformable:
+                except Unformable as error:
+                    why.append(f"as {role or 'anonymous'}: {error}")
                     break
                 response = self.send(prepared)
+                statuses.append(response.status_code)
                 if 200 <= response.status_code < 300:
                     created = _extract_id(response, stem)
                     if created is not None:
                         notes.extend(prepared.notes)
                         notes.append(f"created {creator.key} -> {created} (as {role or 'anonymous'})")
                         return created
+            if statuses:
+                answers = ", ".join(str(status) for status in dict.fromkeys(statuses))
+                why.append(f"as {role or 'anonymous'} it answered {answers} ({len(statuses)} tries)")
+        notes.append(
+            f"could not create a resource through {creator.key} to refer to: " + ("; ".join(why) or "no role to try")
+        )
         return None
 
     # ---- sending ----------------------------------------------------------------------------------------

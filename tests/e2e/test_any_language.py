@@ -99,6 +99,15 @@ def test_a_wrong_password_leaves_the_role_not_verified(
         assert reason in " ".join([check["summary"], *check["evidence"]]), check
     listing = checks["backend-gate::auth[GET /api/items]"]
     assert listing["status"] == "passed"  # the reader logged in
+    # an item only an editor can create: the reader's read of one says why no item existed to read
+    fetched = checks["backend-gate::status[GET /api/items/{item_id}]"]
+    assert any(
+        line.startswith(
+            "could not create a resource through POST /api/items to refer to: no credentials for role "
+            "'editor' (logging in as role 'editor' failed"
+        )
+        for line in fetched["evidence"]
+    ), fetched["evidence"]
     assert "Traceback" not in result.stdout.str()
     result.stdout.fnmatch_lines([f"*{reason}*"])
     for secret in [wrong, *passwords()]:
