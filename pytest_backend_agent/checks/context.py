@@ -63,11 +63,8 @@ class Credentials:
     def headers(self, role: str) -> dict[str, str] | None:
         """Headers that authenticate as ``role``, or None (the reason is in ``problems[role]``)."""
         if role not in self._cache:
-            self._cache[role] = self._lookup(role)
+            self._cache[role] = self._resolve(role, other=False)
         return self._cache[role]
-
-    def _lookup(self, role: str) -> dict[str, str] | None:
-        return self._resolve(role, other=False)
 
     def _resolve(self, role: str, *, other: bool) -> dict[str, str] | None:
         """Headers of ``role`` (its second identity when ``other``) from the hook, a login, then a ready token."""
@@ -147,11 +144,8 @@ class Credentials:
         ``BACKEND_AGENT_OTHER_TOKEN``; cached like :meth:`headers` unless ``fresh``.
         """
         if fresh or role not in self._other:
-            self._other[role] = self._lookup_other(role)
+            self._other[role] = self._resolve(role, other=True)
         return self._other[role]
-
-    def _lookup_other(self, role: str) -> dict[str, str] | None:
-        return self._resolve(role, other=True)
 
     def other_placeholder(self, role: str) -> str:
         """How a reproduction refers to the second identity's credentials without printing them."""

@@ -12,7 +12,7 @@ from pytest_backend_agent.backend.client import RequestRecord
 from pytest_backend_agent.backend.openapi import OpenApiIndex
 from pytest_backend_agent.checks.base import CheckSpec
 from pytest_backend_agent.checks.context import GateContext
-from pytest_backend_agent.checks.requests import Prepared, Unformable, curl_command, role_for
+from pytest_backend_agent.checks.requests import UNCREATED, Prepared, Unformable, curl_command, role_for
 from pytest_backend_agent.checks.unrouted import fingerprint as _fingerprint
 from pytest_backend_agent.checks.unrouted import unrouted_fingerprints as _unrouted_fingerprints
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Finding, Location, Severity
@@ -334,7 +334,7 @@ def check_status(context: GateContext, endpoint: Endpoint) -> CheckOutcome:
             response = context.former.send(request)
             seen[response.status_code] += 1
             evidence.append(f"{request.method} {request.path} -> {response.status_code}")
-            evidence.extend(note for note in request.notes if note.startswith("could not") and note not in evidence)
+            evidence.extend(note for note in request.notes if note.startswith(UNCREATED) and note not in evidence)
             if response.status_code >= 500:
                 finding = _finding(
                     check,

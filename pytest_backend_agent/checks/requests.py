@@ -17,14 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from pytest_backend_agent.packet.model import Endpoint, normalize_path
+from pytest_backend_agent.packet.model import PATH_PARAMETER, Endpoint, normalize_path
 
 if TYPE_CHECKING:
     from pytest_backend_agent.checks.context import GateContext
 
-__all__ = ["Candidate", "Created", "Prepared", "RequestFormer", "Unformable", "curl_command"]
+__all__ = ["UNCREATED", "Candidate", "Created", "Prepared", "RequestFormer", "Unformable", "curl_command"]
 
-_PARAM = re.compile(r"\{([^}/]+)\}")
+UNCREATED = "could not create a resource"
+"""How a note of :attr:`Prepared.notes` begins when a resource the request refers to could not be created."""
+
 DEFAULT_ROLE = "default"
 MAX_DEPTH = 3
 
@@ -236,7 +238,7 @@ class RequestFormer:
 
     @staticmethod
     def _placeholder(endpoint: Endpoint) -> Candidate:
-        return Candidate(path_parameters={name: 1 for name in _PARAM.findall(endpoint.path)})
+        return Candidate(path_parameters={name: 1 for name in PATH_PARAMETER.findall(endpoint.path)})
 
     # ---- preparation ------------------------------------------------------------------------------------
     def auth_headers(self, role: str | None) -> dict[str, str]:
@@ -267,7 +269,7 @@ class RequestFormer:
         notes: list[str] = []
         concrete = path
         path = endpoint.path if concrete is None else concrete
-        for name in _PARAM.findall(endpoint.path) if concrete is None else []:
+        for name in PATH_PARAMETER.findall(endpoint.path) if concrete is None else []:
             value: Any = candidate.path_parameters.get(name, 1)
             if create_prerequisites:
                 collection = path.split("{" + name + "}", 1)[0].rstrip("/")
@@ -370,9 +372,7 @@ class RequestFormer:
             if statuses:
                 answers = ", ".join(str(status) for status in dict.fromkeys(statuses))
                 why.append(f"as {role or 'anonymous'} it answered {answers} ({len(statuses)} tries)")
-        notes.append(
-            f"could not create a resource through {creator.key} to refer to: " + ("; ".join(why) or "no role to try")
-        )
+        notes.append(f"{UNCREATED} through {creator.key} to refer to: " + ("; ".join(why) or "no role to try"))
         return None
 
     # ---- sending ----------------------------------------------------------------------------------------

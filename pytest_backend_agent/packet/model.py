@@ -22,6 +22,7 @@ __all__ = [
     "Field",
     "Integration",
     "NonFunctional",
+    "PATH_PARAMETER",
     "Packet",
     "Project",
     "RateLimit",
@@ -29,7 +30,8 @@ __all__ = [
 ]
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-_PARAM = re.compile(r"\{[^}/]+\}")
+PATH_PARAMETER = re.compile(r"\{([^}/]+)\}")
+"""A parameter in a packet path (``{book_id}``); its group is the name."""
 
 
 class _Open(BaseModel):
@@ -98,12 +100,18 @@ class Endpoint(_Open):
 @functools.lru_cache(maxsize=4096)
 def _path_pattern(path: str) -> re.Pattern[str]:
     """The pattern concrete paths of the template ``path`` match (each parameter one non-empty segment part)."""
-    return re.compile("^" + _PARAM.sub("[^/]+", re.escape(path).replace(r"\{", "{").replace(r"\}", "}")) + "/?$")
+    return re.compile("^" + template_regex(path) + "/?$")
+
+
+def template_regex(template: str) -> str:
+    """The regular expression (unanchored) for what fills ``template``: its text literally, each parameter as a
+    non-empty run without ``/``."""
+    return PATH_PARAMETER.sub("[^/]+", re.escape(template).replace(r"\{", "{").replace(r"\}", "}"))
 
 
 def normalize_path(path: str) -> str:
     """Erase parameter names and a trailing slash: ``/a/{x}/`` -> ``/a/{}``."""
-    normalized = _PARAM.sub("{}", path)
+    normalized = PATH_PARAMETER.sub("{}", path)
     return normalized.rstrip("/") or "/"
 
 

@@ -12,22 +12,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from pytest_backend_agent.packet.model import Endpoint
+from pytest_backend_agent.packet.model import PATH_PARAMETER, Endpoint, template_regex
 
 __all__ = ["EndpointIndex"]
-
-_PARAM = re.compile(r"\{[^}/]+\}")
 
 
 def _segments(path: str) -> list[str]:
     """``/books/12/`` -> ``["books", "12"]`` (query and trailing slash dropped)."""
     return path.split("?", 1)[0].strip("/").split("/")
-
-
-def _segment_pattern(segment: str) -> re.Pattern[str]:
-    """A template segment with parameters inside literal text (``{name}.json``) as a pattern."""
-    literal = re.escape(segment).replace(r"\{", "{").replace(r"\}", "}")
-    return re.compile(_PARAM.sub("[^/]+", literal))
 
 
 @dataclass
@@ -55,11 +47,11 @@ class EndpointIndex:
     def _child(node: _Node, segment: str) -> _Node:
         if "{" not in segment:
             return node.literal.setdefault(segment, _Node())
-        if _PARAM.fullmatch(segment):
+        if PATH_PARAMETER.fullmatch(segment):
             if node.any_value is None:
                 node.any_value = _Node()
             return node.any_value
-        pattern = _segment_pattern(segment)
+        pattern = re.compile(template_regex(segment))  # parameters inside literal text: {name}.json
         for existing, child in node.patterned:
             if existing.pattern == pattern.pattern:
                 return child

@@ -12,7 +12,6 @@ to reach it; identity B (``pytest_backend_other_auth_headers``, another user of 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
@@ -25,7 +24,7 @@ from pytest_backend_agent.checks.security.common import excerpt, finding, outcom
 from pytest_backend_agent.checks.security.owned_lists import holds, paging_of, scan
 from pytest_backend_agent.checks.security.tokens import bearer_token, claims_of
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Finding, Location
-from pytest_backend_agent.packet.model import Endpoint
+from pytest_backend_agent.packet.model import PATH_PARAMETER, Endpoint
 
 __all__ = [
     "CHECK",
@@ -44,7 +43,6 @@ CHECK = "security.object_access"
 REFUSED = (403, 404)
 GONE = (404, 410)
 _VERBS = {"GET": "read", "PUT": "changed", "PATCH": "changed", "DELETE": "deleted"}
-_PARAM = re.compile(r"\{([^}/]+)\}")
 _HOOK = "pytest_backend_other_auth_headers"
 _FIX = (
     "Look the resource up by its id AND its owner (e.g. WHERE id = :id AND owner_id = :caller) and answer 404 (or "
@@ -59,12 +57,12 @@ _LIST_FIX = (
 
 def is_single(endpoint: Endpoint) -> bool:
     """An operation on one resource: GET, PUT, PATCH or DELETE on a path with a parameter."""
-    return endpoint.method in _VERBS and bool(_PARAM.search(endpoint.path))
+    return endpoint.method in _VERBS and bool(PATH_PARAMETER.search(endpoint.path))
 
 
 def is_collection(endpoint: Endpoint) -> bool:
     """A GET on a collection: a path without parameters."""
-    return endpoint.method == "GET" and not _PARAM.search(endpoint.path)
+    return endpoint.method == "GET" and not PATH_PARAMETER.search(endpoint.path)
 
 
 def applies(endpoint: Endpoint) -> bool:
@@ -171,7 +169,7 @@ class _Probe:
     def single(self) -> _Verdict:
         """A creates; A reads it back (when the packet has a GET on it); B calls the operation on it."""
         endpoint, former = self.endpoint, self.context.former
-        name = _PARAM.findall(endpoint.path)[-1]
+        name = PATH_PARAMETER.findall(endpoint.path)[-1]
         after = endpoint.path.rpartition("{" + name + "}")[2]
         created = self._create(collection_of(endpoint))
         if isinstance(created, _Verdict):
@@ -321,7 +319,7 @@ def collection_of(endpoint: Endpoint) -> str:
     last parameter for one resource (``/notes/{note_id}`` -> ``/notes``)."""
     if is_collection(endpoint):
         return endpoint.path
-    name = _PARAM.findall(endpoint.path)[-1]
+    name = PATH_PARAMETER.findall(endpoint.path)[-1]
     return endpoint.path.rpartition("{" + name + "}")[0].rstrip("/")
 
 
