@@ -391,6 +391,27 @@ def library_packet() -> dict[str, Any]:
 GateProject = Callable[..., Path]
 
 
+PACKET_PATH = Path("ARTIFACTS") / "system-architect" / "architecture-handover-packet.json"
+"""Where the gate looks for the packet by default, relative to the project."""
+
+
+def write_packet(root: Path, packet: dict[str, Any]) -> None:
+    """Write ``packet`` where the gate of the project at ``root`` finds it by default."""
+    path = root / PACKET_PATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(packet, indent=2))
+
+
+def write_ini(root: Path, keys: dict[str, str], *, pythonpath: bool = True, extra: str = "") -> None:
+    """The project's ``pyproject.toml``: ``keys`` as pytest ini values, no cache provider, ``pythonpath = ["."]``
+    unless told otherwise, then ``extra`` lines."""
+    lines = "\n".join(f'{key} = "{value}"' for key, value in keys.items())
+    path_line = 'pythonpath = ["."]\n' if pythonpath else ""
+    (root / "pyproject.toml").write_text(
+        f'[tool.pytest.ini_options]\n{lines}\naddopts = "-p no:cacheprovider"\n{path_line}{extra}'
+    )
+
+
 def render(template: str, defect: str | None, module: str) -> str:
     """A template above with the defect, the tokens and the package name filled in."""
     return (
@@ -431,9 +452,7 @@ def gate_project(pytester: pytest.Pytester) -> GateProject:
             (root / "tests" / "test_library.py").write_text(render(tests, defect, module))
         if credentials:
             (root / "conftest.py").write_text(CONFTEST.format(member=MEMBER_TOKEN, librarian=LIBRARIAN_TOKEN))
-        packet_path = root / "ARTIFACTS" / "system-architect" / "architecture-handover-packet.json"
-        packet_path.parent.mkdir(parents=True, exist_ok=True)
-        packet_path.write_text(json.dumps(packet or library_packet(), indent=2))
+        write_packet(root, packet or library_packet())
         # Fuzzing is off by default here (tests/e2e/test_fuzz.py turns it on, in fresh processes): Hypothesis and
         # Schemathesis keep process-wide state that many in-process pytester runs would accumulate.
         keys = {
@@ -444,11 +463,9 @@ def gate_project(pytester: pytest.Pytester) -> GateProject:
             "backend_fuzz_seed": "7",
             **(ini or {}),
         }
-        lines = "\n".join(f'{key} = "{value}"' for key, value in keys.items())
-        (root / "pyproject.toml").write_text(
-            f'[tool.pytest.ini_options]\n{lines}\naddopts = "-p no:cacheprovider"\npythonpath = ["."]\n'
-            # Starlette nudges towards httpx2 for its TestClient; httpx still works.
-            'filterwarnings = ["ignore:Using `httpx` with `starlette.testclient` is deprecated"]\n'
+        # Starlette nudges towards httpx2 for its TestClient; httpx still works.
+        write_ini(
+            root, keys, extra='filterwarnings = ["ignore:Using `httpx` with `starlette.testclient` is deprecated"]\n'
         )
         return root
 

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.e2e.backends import write_ini, write_packet
+
 if TYPE_CHECKING:
     from tests.postgres import PostgresServer
 
@@ -224,19 +226,6 @@ def _render(template: str, defect: str | None) -> str:
     return template.replace("__DEFECT__", json.dumps(defect or ""))
 
 
-def _write_packet(root: Path, packet: dict[str, Any]) -> None:
-    path = root / "ARTIFACTS" / "system-architect" / "architecture-handover-packet.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(packet, indent=2))
-
-
-def _write_ini(root: Path, keys: dict[str, str]) -> None:
-    lines = "\n".join(f'{key} = "{value}"' for key, value in keys.items())
-    (root / "pyproject.toml").write_text(
-        f'[tool.pytest.ini_options]\n{lines}\naddopts = "-p no:cacheprovider"\npythonpath = ["."]\n'
-    )
-
-
 @pytest.fixture
 def data_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> DataProject:
     """Write the SQLAlchemy + Alembic catalog backend, clean or with one defect; return its folder."""
@@ -260,8 +249,8 @@ def data_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> 
             packet = data_packet()
             if defect == "missing_model":
                 packet["data_models"].append(copy.deepcopy(REVIEW_MODEL))
-        _write_packet(root, packet)
-        _write_ini(
+        write_packet(root, packet)
+        write_ini(
             root,
             {
                 "backend_app": "catalog_app.main:app",
@@ -451,8 +440,8 @@ def django_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -
         }
         for path, text in files.items():
             path.write_text(text)
-        _write_packet(root, data_packet("django"))
-        _write_ini(
+        write_packet(root, data_packet("django"))
+        write_ini(
             root,
             {
                 "backend_app": "djsite.wsgi:application",

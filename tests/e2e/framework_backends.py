@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.backends import render
+from tests.e2e.backends import render, write_ini, write_packet
 
 STARLETTE_DEFECTS = ("list_ignores_missing_token",)
 DJANGO_DEFECTS = ("ascii_labels",)
@@ -706,13 +706,8 @@ def _write(root: Path, files: dict[str, str], packet: dict[str, Any], keys: dict
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    packet_path = root / "ARTIFACTS" / "system-architect" / "architecture-handover-packet.json"
-    packet_path.parent.mkdir(parents=True, exist_ok=True)
-    packet_path.write_text(json.dumps(packet, indent=2))
-    lines = "\n".join(f'{key} = "{value}"' for key, value in keys.items())
-    (root / "pyproject.toml").write_text(
-        f'[tool.pytest.ini_options]\n{lines}\naddopts = "-p no:cacheprovider"\npythonpath = ["."]\n'
-    )
+    write_packet(root, packet)
+    write_ini(root, keys)
 
 
 def _ini(app: str, src: str, ini: dict[str, str] | None) -> dict[str, str]:

@@ -12,14 +12,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.backends import render
+from tests.e2e.backends import render, write_ini, write_packet
 
 PHASE_APP = """from typing import Any
 from uuid import uuid4
@@ -126,9 +125,7 @@ def phase_project(pytester: pytest.Pytester) -> PhaseProject:
         (root / "shelf_app").mkdir(exist_ok=True)
         (root / "shelf_app" / "__init__.py").write_text("")
         (root / "shelf_app" / "main.py").write_text(render(PHASE_APP, defect, "shelf_app"))
-        packet_path = root / "ARTIFACTS" / "system-architect" / "architecture-handover-packet.json"
-        packet_path.parent.mkdir(parents=True, exist_ok=True)
-        packet_path.write_text(json.dumps(packet or phase_packet(), indent=2))
+        write_packet(root, packet or phase_packet())
         keys = {
             "backend_app": "shelf_app.main:app",
             "backend_src": "shelf_app",
@@ -137,10 +134,7 @@ def phase_project(pytester: pytest.Pytester) -> PhaseProject:
             "backend_no_quality": "true",
             **(ini or {}),
         }
-        lines = "\n".join(f'{key} = "{value}"' for key, value in keys.items())
-        (root / "pyproject.toml").write_text(
-            f'[tool.pytest.ini_options]\n{lines}\naddopts = "-p no:cacheprovider"\npythonpath = ["."]\n'
-        )
+        write_ini(root, keys)
         return root
 
     return make

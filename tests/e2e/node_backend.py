@@ -30,6 +30,8 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.backends import write_ini, write_packet
+
 __all__ = ["NODE_USERS", "NodeProject", "items_packet", "login", "node_project", "require_node"]
 
 REQUIRE_VARIABLE = "BACKEND_AGENT_REQUIRE_NODE"
@@ -152,17 +154,14 @@ def node_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> 
         (root / "server.js").write_text(server, encoding="utf-8")
         if conftest:
             (root / "conftest.py").write_text(CONFTEST)
-        packet_path = root / "ARTIFACTS" / "system-architect" / "architecture-handover-packet.json"
-        packet_path.parent.mkdir(parents=True, exist_ok=True)
-        packet_path.write_text(json.dumps(items_packet(), indent=2))
+        write_packet(root, items_packet())
         keys = {
             "backend_command": "node server.js",
             "backend_no_quality": "true",
             "backend_fuzz_seed": "7",
             **(ini or {}),
         }
-        lines = "\n".join(f'{key} = "{value}"' for key, value in keys.items())
-        (root / "pyproject.toml").write_text(f'[tool.pytest.ini_options]\n{lines}\naddopts = "-p no:cacheprovider"\n')
+        write_ini(root, keys, pythonpath=False)
         return root
 
     return make

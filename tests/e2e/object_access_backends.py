@@ -16,13 +16,14 @@ topic) and unmarked. Defects (one at a time):
 
 from __future__ import annotations
 
-import json
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.e2e.backends import write_ini, write_packet
 
 DEFECTS = ("get_any", "list_all", "put_any", "delete_any", "fake_delete")
 
@@ -224,17 +225,14 @@ def notes_project(pytester: pytest.Pytester) -> NotesProject:
         (package / "__init__.py").write_text("")
         (package / "main.py").write_text(textwrap.dedent(APP).format(defect=defect or ""))
         (root / "conftest.py").write_text(textwrap.dedent(CONFTEST))
-        packet_path = root / "ARTIFACTS" / "system-architect" / "architecture-handover-packet.json"
-        packet_path.parent.mkdir(parents=True, exist_ok=True)
-        packet_path.write_text(json.dumps(notes_packet(), indent=2))
+        write_packet(root, notes_packet())
         keys = {
             "backend_app": "notes_app.main:app",
             "backend_src": "notes_app",
             "backend_no_fuzz": "true",
             "backend_no_quality": "true",
         }
-        lines = "\n".join(f'{key} = "{value}"' for key, value in keys.items())
-        (root / "pyproject.toml").write_text(f'[tool.pytest.ini_options]\n{lines}\naddopts = "-p no:cacheprovider"\n')
+        write_ini(root, keys, pythonpath=False)
         return root
 
     return make

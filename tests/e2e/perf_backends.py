@@ -16,12 +16,13 @@ with its author's name; ``POST /api/books`` adds a book and its author) served a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.e2e.backends import write_ini, write_packet
 
 DEFECTS = ("n_plus_one", "slow", "unpaginated", "limit_above_max")
 DATABASE_VARIABLE = "PERF_APP_DATABASE_URL"
@@ -296,9 +297,7 @@ def perf_project(pytester: pytest.Pytester) -> PerfProject:
         (root / "conftest.py").write_text(
             conftest.replace("__EDITOR__", EDITOR_TOKEN).replace("__READER__", READER_TOKEN)
         )
-        packet_path = root / "ARTIFACTS" / "system-architect" / "architecture-handover-packet.json"
-        packet_path.parent.mkdir(parents=True, exist_ok=True)
-        packet_path.write_text(json.dumps(perf_packet(creatable_authors=not seed_hook), indent=2))
+        write_packet(root, perf_packet(creatable_authors=not seed_hook))
         keys = {
             "backend_app": "perf_app.main:app",
             "backend_src": "perf_app",
@@ -306,10 +305,7 @@ def perf_project(pytester: pytest.Pytester) -> PerfProject:
             "backend_no_quality": "true",
             **(ini or {}),
         }
-        lines = "\n".join(f'{key} = "{value}"' for key, value in keys.items())
-        (root / "pyproject.toml").write_text(
-            f'[tool.pytest.ini_options]\n{lines}\naddopts = "-p no:cacheprovider"\npythonpath = ["."]\n'
-        )
+        write_ini(root, keys)
         return root
 
     return make
@@ -535,19 +531,14 @@ def django_perf_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPat
         }
         for path, content in files.items():
             path.write_text(content)
-        packet_path = root / "ARTIFACTS" / "system-architect" / "architecture-handover-packet.json"
-        packet_path.parent.mkdir(parents=True, exist_ok=True)
-        packet_path.write_text(json.dumps(django_perf_packet(), indent=2))
+        write_packet(root, django_perf_packet())
         keys = {
             "backend_app": f"djsite.{'asgi' if asgi else 'wsgi'}:application",
             "backend_src": "djsite",
             "backend_no_fuzz": "true",
             "backend_no_quality": "true",
         }
-        lines = "\n".join(f'{key} = "{value}"' for key, value in keys.items())
-        (root / "pyproject.toml").write_text(
-            f'[tool.pytest.ini_options]\n{lines}\naddopts = "-p no:cacheprovider"\npythonpath = ["."]\n'
-        )
+        write_ini(root, keys)
         monkeypatch.setenv(DJANGO_DATABASE_VARIABLE, database_url)
         monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
         return root

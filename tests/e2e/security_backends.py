@@ -7,13 +7,14 @@ address on (``SEC_APP_RATE_LIMIT=0`` switches it off).
 
 from __future__ import annotations
 
-import json
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.e2e.backends import write_ini, write_packet
 
 DEFECTS = (
     "hard_coded_secret",
@@ -280,9 +281,7 @@ def security_project(pytester: pytest.Pytester) -> SecurityProject:
         (package / "__init__.py").write_text("")
         (package / "main.py").write_text(render_app(defect))
         (root / "conftest.py").write_text(CONFTEST.format())
-        packet_path = root / "ARTIFACTS" / "system-architect" / "architecture-handover-packet.json"
-        packet_path.parent.mkdir(parents=True, exist_ok=True)
-        packet_path.write_text(json.dumps(security_packet(), indent=2))
+        write_packet(root, security_packet())
         # Fuzzing is off here as in backends.py: these tests judge the security family (fuzz tests run separately).
         keys = {
             "backend_app": "sec_app.main:app",
@@ -291,8 +290,7 @@ def security_project(pytester: pytest.Pytester) -> SecurityProject:
             "backend_no_quality": "true",
             **(ini or {}),
         }
-        lines = "\n".join(f'{key} = "{value}"' for key, value in keys.items())
-        (root / "pyproject.toml").write_text(f'[tool.pytest.ini_options]\n{lines}\naddopts = "-p no:cacheprovider"\n')
+        write_ini(root, keys, pythonpath=False)
         return root
 
     return make

@@ -13,13 +13,12 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.backends import GateProject, library_packet, read_report
+from tests.e2e.backends import PACKET_PATH, GateProject, library_packet, read_report
 from tests.e2e.servers import serving, uvicorn
 
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).parents[2]
-PACKET = Path("ARTIFACTS") / "system-architect" / "architecture-handover-packet.json"
 REPORT = Path("ARTIFACTS") / "backend-engineer" / "backend-implementation-report.json"
 
 
@@ -149,14 +148,14 @@ def _assert_inferred_library(packet: dict[str, Any]) -> None:
 
 def test_init_in_process_then_gate(pytester: pytest.Pytester, gate_project: GateProject) -> None:
     root = gate_project()
-    (root / PACKET).unlink()
+    (root / PACKET_PATH).unlink()
     result = cli("init", "--app", "library_app.main:app", cwd=root)
     assert result.returncode == 0, result.stderr
-    assert f"wrote {root / PACKET}" in result.stdout
+    assert f"wrote {root / PACKET_PATH}" in result.stdout
     assert "the architect must still fill in:" in result.stdout
     assert "api.roles" in result.stdout
 
-    packet = json.loads((root / PACKET).read_text())
+    packet = json.loads((root / PACKET_PATH).read_text())
     _assert_inferred_library(packet)
     assert packet["tech_stack"] == {"language": "python", "framework": "fastapi", "orm": "sqlalchemy"}
     models = {m["name"]: m for m in packet["data_models"]}
@@ -173,13 +172,13 @@ def test_init_in_process_then_gate(pytester: pytest.Pytester, gate_project: Gate
         "foreign_key": "books.id",
         "indexed": True,
     }
-    assert cli("validate-packet", str(PACKET), cwd=root).returncode == 0
+    assert cli("validate-packet", str(PACKET_PATH), cwd=root).returncode == 0
 
-    before = (root / PACKET).read_bytes()
+    before = (root / PACKET_PATH).read_bytes()
     again = cli("init", "--app", "library_app.main:app", cwd=root)
     assert again.returncode == 4
     assert "--force" in again.stderr
-    assert (root / PACKET).read_bytes() == before
+    assert (root / PACKET_PATH).read_bytes() == before
 
     pyproject = root / "pyproject.toml"  # as strict as the bookshelf: a warning the command causes would crash it
     pyproject.write_text(pyproject.read_text().replace("filterwarnings = [", 'filterwarnings = ["error", '))
@@ -230,4 +229,4 @@ def test_init_without_a_backend_says_what_to_do(tmp_path: Path) -> None:
     unknown = cli("init", "--app", "no_such_module:app", cwd=tmp_path)
     assert unknown.returncode == 4
     assert "--app no_such_module:app: there is no module" in unknown.stderr
-    assert not (tmp_path / PACKET).exists()
+    assert not (tmp_path / PACKET_PATH).exists()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.backends import read_report, validate_report
+from tests.e2e.backends import PACKET_PATH, read_report, validate_report
 from tests.e2e.security_backends import SecurityProject, render_app
 
 pytestmark = pytest.mark.e2e
@@ -209,7 +209,7 @@ def test_security_headers_fail_only_when_the_packet_asks(
     headers = next(c for c in read_report(root)["gate"]["checks"] if c["check"] == "security.headers")
     assert headers["status"] == "passed"
     assert "x-content-type-options: (absent)" in headers["evidence"]
-    packet_path = root / "ARTIFACTS" / "system-architect" / "architecture-handover-packet.json"
+    packet_path = root / PACKET_PATH
     packet = json.loads(packet_path.read_text())
     packet["non_functional"]["security_headers"] = ["x-content-type-options"]
     packet_path.write_text(json.dumps(packet))
