@@ -13,8 +13,7 @@ from pytest_backend_agent.backend.openapi import OpenApiIndex
 from pytest_backend_agent.checks.base import CheckSpec
 from pytest_backend_agent.checks.context import GateContext
 from pytest_backend_agent.checks.requests import UNCREATED, Prepared, Unformable, curl_command, role_for
-from pytest_backend_agent.checks.unrouted import fingerprint as _fingerprint
-from pytest_backend_agent.checks.unrouted import unrouted_fingerprints as _unrouted_fingerprints
+from pytest_backend_agent.checks.unrouted import fingerprint, unrouted_fingerprints
 from pytest_backend_agent.findings import CheckOutcome, CheckStatus, Finding, Location, Severity
 from pytest_backend_agent.packet.model import Endpoint, Packet, normalize_path
 
@@ -121,8 +120,8 @@ def check_implemented(context: GateContext, endpoint: Endpoint) -> CheckOutcome:
         )
     else:
         evidence.append("the backend serves no OpenAPI document the gate could find")
-    unrouted, stable = _unrouted_fingerprints(context, endpoint.method, request.headers)
-    mine = _fingerprint(response, request.path)
+    unrouted, stable = unrouted_fingerprints(context, endpoint.method, request.headers)
+    mine = fingerprint(response, request.path)
     evidence.append(f"a path the backend certainly lacks answers {unrouted[0]}")
     if response.status_code == 405:
         routed: bool | None = False
@@ -197,8 +196,8 @@ def check_auth(context: GateContext, endpoint: Endpoint) -> CheckOutcome:
     evidence = [f"without credentials: {anonymous.method} {anonymous.path} -> {response.status_code}"]
     unrouted_404 = False
     if response.status_code == 404:
-        unrouted, _ = _unrouted_fingerprints(context, endpoint.method, {})
-        unrouted_404 = _fingerprint(response, anonymous.path) == unrouted
+        unrouted, _ = unrouted_fingerprints(context, endpoint.method, {})
+        unrouted_404 = fingerprint(response, anonymous.path) == unrouted
     if response.status_code == 405 or unrouted_404:
         return _outcome(
             check,
